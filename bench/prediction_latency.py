@@ -1,0 +1,63 @@
+"""Latency of one prediction from a 280x280 RGBA canvas array: preprocessing + forward pass.
+
+Compares the project's path (direct model call) with ``model.predict`` on the same input,
+interleaved, and prints medians and p95 in milliseconds.
+
+    MNIST_PATH=../shared/data/mnist.npz python -m bench.prediction_latency [--calls 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def canvas_with_a_seven() -> np.ndarray:
+    import cv2
+
+    canvas = np.zeros((280, 280), np.uint8)
+    cv2.polylines(canvas, [np.array([(80, 60), (200, 60), (120, 230)])], False, 255, 18, cv2.LINE_AA)
+    return np.dstack([canvas, canvas, canvas, np.full_like(canvas, 255)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=1000)
+    args = parser.parse_args()
+
+    from model.inference import predict_probabilities
+    from model.storage import ModelStore
+    from utils.preprocess import as_model_input, preprocess_digit
+
+    network = ModelStore().load("default")
+    canvas = canvas_with_a_seven()
+
+    def direct() -> int:
+        return int(predict_probabilities(network, preprocess_digit(canvas)).argmax())
+
+    def keras_predict() -> int:
+        return int(network.predict(as_model_input(preprocess_digit(canvas)), verbose=0)[0].argmax())
+
+    paths = {"direct call (project)": direct, "model.predict": keras_predict}
+    for path in paths.values():  # warm-up: tracing, first allocations
+        for _ in range(5):
+            path()
+    timings: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(args.calls):
+        for name, path in paths.items():
+            started = time.perf_counter()
+            path()
+            timings[name].append((time.perf_counter() - started) * 1000)
+    for name, values in timings.items():
+        median, p95 = np.median(values), np.percentile(values, 95)
+        print(f"{name:24s} median {median:7.2f} ms   p95 {p95:7.2f} ms   n={len(values)}")
+    print(f"digit predicted: {direct()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""Training with live reporting, a cooperative stop and a guard against divergence."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import keras
+
+from model.config import TrainingConfig
+from model.inference import evaluate
+from model.network import build_network
+from utils.mnist import MnistSplits
+from utils.preprocess import PREPROCESSING_VERSION
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    """One mini-batch done. ``loss``/``accuracy`` are this batch's own, not the epoch's running mean."""
+
+    epoch: int  # 0-based
+    batch: int  # 0-based within the epoch
+    batches_per_epoch: int
+    epochs: int
+    loss: float
+    accuracy: float
+
+    @property
+    def step(self) -> int:
+        """Batches done since training began, this one included."""
+        return self.epoch * self.batches_per_epoch + self.batch + 1
+
+    @property
+    def progress(self) -> float:
+        return self.step / (self.epochs * self.batches_per_epoch)
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    """One epoch done (or cut short by a stop: then ``complete`` is False)."""
+
+    epoch: int
+    epochs: int
+    loss: float
+    accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    seconds: float
+    complete: bool = True
+
+
+TrainingEvent = BatchEvent | EpochEvent
+Listener = Callable[[TrainingEvent], None]
+Status = Literal["completed", "stopped", "diverged"]
+EXPLODED_LOSS = 1e3  # a random guess scores ln(10) = 2.3; a loss this large means the weights blew up
+
+
+class LiveMetrics(keras.callbacks.Callback):
+    """Reports every batch and epoch to listeners; honours a stop flag; halts on NaN loss.
+
+    Keras logs running means over the epoch; each batch's own value is recovered from
+    consecutive means, so curves show what the optimiser actually saw.
+    """
+
+    def __init__(
+        self,
+        listeners: Iterable[Listener] = (),
+        stop: threading.Event | None = None,
+        batch_size: int | None = None,
+        samples: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.batch_size, self.samples = batch_size, samples
+        self.listeners = list(listeners)
+        self.stop = stop or threading.Event()
+        self.diverged_at: tuple[int, int] | None = None
+        self.diverged_loss = math.nan
+        self.stopped_at: tuple[int, int] | None = None
+        self.history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+        self._epoch = 0
+        self._epoch_start = 0.0
+        self._seen = 0
+        self._sums = (0.0, 0.0)
+
+    def _emit(self, event: TrainingEvent) -> None:
+        for listener in self.listeners:
+            listener(event)
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch, self._epoch_start, self._seen, self._sums = epoch, time.perf_counter(), 0, (0.0, 0.0)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        mean_loss, mean_accuracy = float(logs.get("loss", math.nan)), float(logs.get("accuracy", math.nan))
+        if not math.isfinite(mean_loss) or mean_loss > EXPLODED_LOSS:
+            self.diverged_at, self.diverged_loss = (self._epoch, batch), mean_loss
+            self.model.stop_training = True
+            return
+        steps, samples, batch_size = self.params["steps"], self.samples, self.batch_size
+        seen = min((batch + 1) * batch_size, samples) if samples and batch_size else batch + 1
+        size = seen - self._seen
+        sums = (mean_loss * seen, mean_accuracy * seen)
+        loss = (sums[0] - self._sums[0]) / size
+        accuracy = min(1.0, max(0.0, (sums[1] - self._sums[1]) / size))
+        self._seen, self._sums = seen, sums
+        self._emit(BatchEvent(self._epoch, batch, steps, self.params["epochs"], loss, accuracy))
+        if self.stop.is_set():
+            self.stopped_at = (self._epoch, batch)
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.diverged_at is not None:
+            return
+        logs = logs or {}
+        val_loss, val_accuracy = logs.get("val_loss"), logs.get("val_accuracy")
+        event = EpochEvent(
+            epoch=epoch,
+            epochs=self.params["epochs"],
+            loss=float(logs["loss"]),
+            accuracy=float(logs["accuracy"]),
+            val_loss=None if val_loss is None else float(val_loss),
+            val_accuracy=None if val_accuracy is None else float(val_accuracy),
+            seconds=time.perf_counter() - self._epoch_start,
+            complete=self.stopped_at is None,
+        )
+        for key in self.history:
+            value = getattr(event, key)
+            if value is not None:
+                self.history[key].append(value)
+        self._emit(event)
+
+
+@dataclass
+class TrainingResult:
+    """What a training run produced; ``model`` is kept even when stopped early."""
+
+    model: keras.Model
+    config: TrainingConfig
+    status: Status
+    message: str
+    seconds: float
+    epochs_completed: int
+    history: dict[str, list[float]] = field(default_factory=dict)
+    test_accuracy: float | None = None
+    test_loss: float | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        """What storage keeps next to the weights, so a model can be judged without loading it."""
+        return {
+            "config": self.config.to_dict(),
+            "architecture": self.config.architecture,
+            "parameters": self.config.parameter_count,
+            "status": self.status,
+            "message": self.message,
+            "epochs_completed": self.epochs_completed,
+            "history": self.history,
+            "test_accuracy": self.test_accuracy,
+            "test_loss": self.test_loss,
+            "training_seconds": round(self.seconds, 3),
+            "preprocessing": PREPROCESSING_VERSION,
+            "keras_version": keras.__version__,
+        }
+
+
+def train(
+    config: TrainingConfig,
+    data: MnistSplits,
+    listeners: Iterable[Listener] = (),
+    stop: threading.Event | None = None,
+) -> TrainingResult:
+    """Train a fresh network on ``data``; score it on the test set unless it diverged."""
+    network = build_network(config)
+    live = LiveMetrics(listeners, stop, config.batch_size, len(data.x_train))
+    started = time.perf_counter()
+    network.fit(
+        data.x_train,
+        data.y_train,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_data=(data.x_val, data.y_val) if len(data.x_val) else None,
+        shuffle=True,
+        callbacks=[live],
+        verbose=0,
+    )
+    seconds = time.perf_counter() - started
+    completed = len(live.history["loss"])
+    result = TrainingResult(network, config, "completed", "", seconds, completed, live.history)
+    if live.diverged_at is not None:
+        epoch, batch = live.diverged_at
+        result.status = "diverged"
+        what = (
+            "became NaN (not a number)" if math.isnan(live.diverged_loss) else f"exploded to {live.diverged_loss:.3g}"
+        )
+        result.message = (
+            f"Training stopped at epoch {epoch + 1}, batch {batch + 1}: the loss {what}, so the weights are "
+            f"no longer meaningful. The learning rate ({config.learning_rate:g}) is probably too high for "
+            "this optimizer; try one ten times smaller."
+        )
+        return result
+    if live.stopped_at is not None:
+        epoch, batch = live.stopped_at
+        result.status = "stopped"
+        result.message = (
+            f"Stopped by request during epoch {epoch + 1} (after batch {batch + 1}); the partly trained model was kept."
+        )
+    else:
+        result.message = f"Trained {completed} epoch(s) in {seconds:.1f} s."
+    if len(data.x_test):
+        result.test_accuracy, result.test_loss = evaluate(network, data.x_test, data.y_test)
+    return result

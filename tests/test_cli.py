@@ -1,0 +1,96 @@
+"""The CLI end to end, as a user runs it: real processes, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import PROJECT_ROOT, draw_canvas
+
+
+def run_cli(*args: str, models_dir) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MNIST_MODELS_DIR": str(models_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "model", *args], capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory, mnist_raw):
+    folder = tmp_path_factory.mktemp("images")
+    paths = {}
+    for digit in (0, 1, 7):
+        index = int(np.flatnonzero(mnist_raw.y_test == digit)[0])
+        big = cv2.resize(255 - mnist_raw.x_test[index], (280, 280), interpolation=cv2.INTER_CUBIC)  # dark on light
+        paths[digit] = folder / f"digit{digit}.png"
+        cv2.imwrite(str(paths[digit]), big)
+    paths["blank"] = folder / "blank.png"
+    cv2.imwrite(str(paths["blank"]), np.zeros((280, 280), np.uint8))
+    paths["canvas"] = folder / "canvas.jpg"
+    cv2.imwrite(str(paths["canvas"]), cv2.cvtColor(draw_canvas(), cv2.COLOR_RGBA2BGR))
+    paths["broken"] = folder / "broken.png"
+    paths["broken"].write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    return paths
+
+
+def test_train_then_evaluate_then_predict(tmp_path, images):
+    models = tmp_path / "models"
+    trained = run_cli(
+        "train",
+        "--layers",
+        "1",
+        "--units",
+        "64",
+        "--epochs",
+        "2",
+        "--max-train",
+        "4000",
+        "--max-test",
+        "500",
+        "--optimizer",
+        "adam",
+        "--name",
+        "tiny",
+        models_dir=models,
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert "epoch   1/2" in trained.stdout and "epoch   2/2" in trained.stdout
+    assert "test accuracy" in trained.stdout and (models / "tiny.keras").is_file()
+    metadata = json.loads((models / "tiny.json").read_text())
+    assert metadata["config"]["units"] == 64 and metadata["status"] == "completed"
+
+    evaluated = run_cli("evaluate", "--json", models_dir=models)  # no --model: the latest, "tiny"
+    scores = json.loads(evaluated.stdout.strip())
+    assert set(scores) == {"accuracy", "loss"} and 0.8 < scores["accuracy"] < 0.99
+
+    default = json.loads(run_cli("evaluate", "--json", "--model", "default", models_dir=models).stdout)
+    assert default["accuracy"] >= 0.98
+
+
+def test_predict_json_blank_and_unreadable(tmp_path, images):
+    files = [images[0], images[1], images["broken"], images[7], images["blank"], images["canvas"]]
+    done = run_cli("predict", *map(str, files), "--json", models_dir=tmp_path / "empty")
+    assert done.returncode != 0
+    assert "broken.png" in done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    by_file = {os.path.basename(line["file"]): line for line in lines}
+    assert set(by_file) == {"digit0.png", "digit1.png", "digit7.png", "blank.png", "canvas.jpg"}
+    assert [by_file[f"digit{d}.png"]["digit"] for d in (0, 1, 7)] == [0, 1, 7]
+    assert by_file["canvas.jpg"]["digit"] == 1  # the vertical stroke of draw_canvas
+    assert by_file["blank.png"]["digit"] is None
+    for line in lines:
+        assert len(line["probabilities"]) == 10
+    assert abs(sum(by_file["digit7.png"]["probabilities"]) - 1) < 1e-4
+
+
+def test_bad_arguments_exit_with_a_message(tmp_path):
+    done = run_cli("train", "--layers", "9", models_dir=tmp_path)
+    assert done.returncode == 2 and "hidden_layers must be between 1 and 8" in done.stderr
+    missing = run_cli("evaluate", "--model", "nope", models_dir=tmp_path)
+    assert missing.returncode == 2 and "no saved model named 'nope'" in missing.stderr

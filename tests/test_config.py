@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from model.config import TrainingConfig
+
+
+def test_defaults_are_the_reference_network():
+    config = TrainingConfig()
+    assert config.architecture == "784-512-512-10"
+    assert config.activation == "relu"
+    assert config.parameter_count == (784 + 1) * 512 + (512 + 1) * 512 + (512 + 1) * 10
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("hidden_layers", 0, "hidden_layers must be between 1 and 8"),
+        ("hidden_layers", 9, "hidden_layers must be between 1 and 8"),
+        ("units", 7, "units must be between 8 and 2048"),
+        ("units", 2049, "units must be between 8 and 2048"),
+        ("dropout", 0.95, "dropout must be between 0 and 0.9"),
+        ("dropout", -0.1, "dropout must be between 0 and 0.9"),
+        ("learning_rate", 0.0, "learning_rate must be between"),
+        ("learning_rate", float("nan"), "learning_rate must be a finite number"),
+        ("epochs", 0, "epochs must be between 1 and 100"),
+        ("batch_size", 0, "batch_size must be between 1 and 60000"),
+        ("validation_fraction", 0.0, "validation_fraction must be between"),
+        ("units", 64.5, "units must be a whole number"),
+        ("activation", "softplus", "activation must be one of relu, sigmoid, tanh"),
+        ("optimizer", "lbfgs", "optimizer must be one of sgd, momentum, adam, rmsprop"),
+    ],
+)
+def test_invalid_values_name_the_field_and_range(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingConfig(**{field: value})
+
+
+def test_extremes_are_allowed_and_round_trip():
+    small = TrainingConfig(hidden_layers=1, units=8, dropout=0.0, optimizer="sgd", activation="sigmoid")
+    big = TrainingConfig(hidden_layers=8, units=2048, dropout=0.9, epochs=100)
+    assert small.architecture == "784-8-10" and big.layer_sizes[1:-1] == [2048] * 8
+    assert TrainingConfig.from_dict({**big.to_dict(), "unknown_future_key": 1}) == big

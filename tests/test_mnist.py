@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from utils import mnist
+from utils.mnist import MnistFileError, load_raw, split_train_validation
+
+
+def _write(path, **overrides):
+    arrays = {
+        "x_train": np.zeros((20, 28, 28), np.uint8),
+        "y_train": np.arange(20, dtype=np.uint8) % 10,
+        "x_test": np.zeros((5, 28, 28), np.uint8),
+        "y_test": np.arange(5, dtype=np.uint8),
+    }
+    arrays.update(overrides)
+    np.savez(path, **{key: value for key, value in arrays.items() if value is not None})
+    return path
+
+
+def test_shared_file_loads_in_keras_layout(mnist_raw):
+    assert mnist_raw.x_train.shape == (60000, 28, 28) and mnist_raw.x_test.shape == (10000, 28, 28)
+    assert mnist_raw.x_train.dtype == np.uint8 and set(np.unique(mnist_raw.y_test)) == set(range(10))
+
+
+def test_split_keeps_test_apart_and_is_seeded(mnist_raw):
+    splits = split_train_validation(mnist_raw, 0.1, seed=3)
+    assert (len(splits.x_train), len(splits.x_val), len(splits.x_test)) == (54000, 6000, 10000)
+    assert splits.x_train.shape[1] == 784 and splits.x_train.dtype == np.float32
+    assert splits.x_train.min() == 0.0 and splits.x_train.max() == 1.0
+    again = split_train_validation(mnist_raw, 0.1, seed=3)
+    assert np.array_equal(splits.y_val, again.y_val)
+    other = split_train_validation(mnist_raw, 0.1, seed=4)
+    assert not np.array_equal(splits.y_val, other.y_val)
+    assert np.array_equal(splits.y_test, mnist_raw.y_test)
+
+
+def test_split_fraction_is_configurable(mnist_raw):
+    assert len(split_train_validation(mnist_raw, 0.25).x_val) == 15000
+    with pytest.raises(ValueError, match="validation_fraction"):
+        split_train_validation(mnist_raw, 1.0)
+
+
+def test_mnist_path_env_is_used(tmp_path, monkeypatch):
+    path = _write(tmp_path / "tiny.npz")
+    monkeypatch.setenv("MNIST_PATH", str(path))
+    assert load_raw().x_train.shape == (20, 28, 28)
+
+
+def test_without_env_keras_download_is_used(monkeypatch):
+    import keras
+
+    calls = []
+    fake = (
+        (np.zeros((3, 28, 28), np.uint8), np.zeros(3, np.uint8)),
+        (np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.uint8)),
+    )
+    monkeypatch.delenv("MNIST_PATH", raising=False)
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: calls.append(1) or fake)
+    assert load_raw().x_test.shape == (2, 28, 28) and calls == [1]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"y_test": None}, "missing arrays \\['y_test'\\]"),
+        ({"x_train": np.zeros((20, 28, 28), np.float32)}, "x_train has dtype float32"),
+        ({"x_test": np.zeros((5, 32, 32), np.uint8)}, "x_test has shape \\(5, 32, 32\\)"),
+        ({"x_train": np.zeros((20, 784), np.uint8)}, "x_train has shape \\(20, 784\\)"),
+        ({"y_train": np.full(20, 10, np.uint8)}, "label 10, expected labels 0-9"),
+        ({"y_test": np.arange(4, dtype=np.uint8)}, "x_test has 5 images but y_test has 4"),
+    ],
+)
+def test_malformed_file_raises_one_clear_error(tmp_path, overrides, problem):
+    path = _write(tmp_path / "bad.npz", **overrides)
+    with pytest.raises(MnistFileError, match=problem) as caught:
+        load_raw(path)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(MnistFileError, match="no such file"):
+        load_raw(tmp_path / "absent.npz")
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"this is not a zip archive")
+    with pytest.raises(MnistFileError, match=r"not a readable \.npz"):
+        load_raw(garbage)
+
+
+def test_importing_the_loader_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = "import sys, utils.mnist, utils.preprocess, model.config, model.storage; print('tensorflow' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=mnist.__file__.rsplit("/utils/", 1)[0],
+    )
+    assert out.stdout.strip() == "False"

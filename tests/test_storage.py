@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+
+from model.config import TrainingConfig
+from model.network import build_network
+from model.storage import (
+    DEFAULT_MODEL_NAME,
+    ModelExistsError,
+    ModelLoadError,
+    ModelNotFoundError,
+    ModelStorageError,
+    ModelStore,
+    safe_name,
+)
+
+TINY = TrainingConfig(hidden_layers=1, units=8, epochs=1)
+
+
+def _save(store, name, created_at):
+    return store.save(
+        build_network(TINY), name, {"config": TINY.to_dict(), "test_accuracy": 0.5, "created_at": created_at}
+    )
+
+
+def test_round_trip_list_load_delete(store):
+    network = build_network(TINY)
+    info = store.save(
+        network, "first", {"config": TINY.to_dict(), "history": {"loss": [1.0, 0.5]}, "test_accuracy": 0.9}
+    )
+    assert info.path.name == "first.keras" and info.created_at
+    names = [model.name for model in store.list()]
+    assert names == ["first", DEFAULT_MODEL_NAME]
+    loaded = store.load("first")
+    for saved, restored in zip(network.get_weights(), loaded.get_weights(), strict=True):
+        assert (saved == restored).all()
+    assert store.get("first").history == {"loss": [1.0, 0.5]} and store.get("first").config == TINY
+    store.delete("first")
+    assert [model.name for model in store.list()] == [DEFAULT_MODEL_NAME]
+    with pytest.raises(ModelNotFoundError):
+        store.load("first")
+
+
+def test_latest_then_active_choice(store):
+    assert store.active().name == DEFAULT_MODEL_NAME
+    _save(store, "older", "2026-01-01T00:00:00+00:00")
+    _save(store, "newer", "2026-02-01T00:00:00+00:00")
+    assert store.latest().name == "newer" and store.active().name == "newer"
+    store.set_active("older")
+    assert store.active().name == "older"
+    _save(store, "newest", "2026-03-01T00:00:00+00:00")  # a new model becomes active
+    assert store.active().name == "newest"
+
+
+def test_names_are_sanitised_and_unique(store):
+    assert safe_name("../../etc/passwd") == "etc-passwd"
+    assert safe_name("/abs/path\x00name") == "abs-pathname"
+    assert safe_name("my model v2") == "my-model-v2"
+    assert len(safe_name("x" * 500)) == 64
+    with pytest.raises(ValueError, match="no usable characters"):
+        safe_name("../..")
+    info = _save(store, "../escape", "2026-01-01T00:00:00+00:00")
+    assert info.path.parent == store.root and info.name == "escape"
+    with pytest.raises(ModelExistsError):
+        _save(store, "escape", "2026-01-01T00:00:00+00:00")
+    with pytest.raises(ModelExistsError, match="reserved"):
+        _save(store, DEFAULT_MODEL_NAME, "2026-01-01T00:00:00+00:00")
+    assert store.unique_name("escape") == "escape-2"
+
+
+def test_pretrained_default_cannot_be_deleted(store):
+    with pytest.raises(ModelStorageError, match="cannot be deleted"):
+        store.delete(DEFAULT_MODEL_NAME)
+    assert store.get(DEFAULT_MODEL_NAME).builtin
+
+
+def test_crash_during_save_leaves_nothing_listed(store, monkeypatch):
+    network = build_network(TINY)
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(type(network), "save", crash)
+    with pytest.raises(OSError):
+        store.save(network, "broken", {"config": TINY.to_dict()})
+    assert [m.name for m in store.list()] == [DEFAULT_MODEL_NAME]
+    assert not [p for p in store.root.iterdir() if "broken" in p.name]
+
+
+def test_model_without_metadata_is_not_listed(store):
+    info = _save(store, "orphan", "2026-01-01T00:00:00+00:00")
+    info.path.with_suffix(".json").unlink()  # as if the process died between the two renames
+    assert "orphan" not in [m.name for m in store.list()]
+
+
+def test_corrupt_and_foreign_files_give_clear_errors(store, tmp_path):
+    info = _save(store, "victim", "2026-01-01T00:00:00+00:00")
+    info.path.write_bytes(b"not a zip file at all")
+    with pytest.raises(ModelLoadError, match="cannot load model 'victim'"):
+        store.load("victim")
+    import keras
+
+    foreign = keras.Sequential([keras.Input((32,)), keras.layers.Dense(3)])
+    path = tmp_path / "foreign.keras"
+    foreign.save(path)
+    with pytest.raises(ModelLoadError, match=r"takes \(32,\) and gives \(3,\)"):
+        store.load(str(path))
+
+
+def test_lambda_layer_with_code_is_refused(store, tmp_path):
+    import keras
+
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Lambda(lambda x: x * 2), keras.layers.Dense(10)])
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    with pytest.raises(ModelLoadError, match="cannot load model"):
+        store.load(str(path))
+    with zipfile.ZipFile(path) as archive:
+        assert "lambda" in archive.read("config.json").decode().lower()
+
+
+def test_broken_metadata_is_listed_with_a_problem(store):
+    info = _save(store, "halfmeta", "2026-01-01T00:00:00+00:00")
+    info.path.with_suffix(".json").write_text("{ not json", encoding="utf-8")
+    listed = store.get("halfmeta")
+    assert "metadata unreadable" in listed.metadata["problem"] and listed.config is None
+
+
+def test_storage_folder_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_MODELS_DIR", str(tmp_path / "elsewhere"))
+    assert ModelStore().root == tmp_path / "elsewhere"
+    assert json.loads(ModelStore().get(DEFAULT_MODEL_NAME).path.with_suffix(".json").read_text())["config"]

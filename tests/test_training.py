@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from model.config import TrainingConfig
+from model.training import BatchEvent, EpochEvent, train
+
+QUICK = TrainingConfig(hidden_layers=1, units=128, epochs=3, batch_size=64, optimizer="adam", learning_rate=0.002)
+
+
+def test_short_training_learns_and_reports_every_batch_and_epoch(small_splits):
+    events = []
+    started = time.perf_counter()
+    result = train(QUICK, small_splits, [events.append])
+    assert time.perf_counter() - started < 30
+    assert result.status == "completed" and result.epochs_completed == 3
+    assert result.test_accuracy > 0.90, result.test_accuracy
+    batches = [e for e in events if isinstance(e, BatchEvent)]
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    per_epoch = int(np.ceil(len(small_splits.x_train) / QUICK.batch_size))
+    assert len(batches) == 3 * per_epoch and batches[-1].progress == 1.0
+    assert [e.epoch for e in epochs] == [0, 1, 2] and all(e.val_accuracy is not None for e in epochs)
+    # each batch's own loss, averaged over the epoch, is the epoch's loss Keras reports
+    last_epoch = [e.loss for e in batches if e.epoch == 2]
+    assert abs(np.average(last_epoch, weights=_batch_sizes(len(small_splits.x_train), 64)) - epochs[-1].loss) < 1e-4
+    assert result.history["val_loss"] == [e.val_loss for e in epochs]
+    assert result.seconds > 0 and result.metadata()["config"] == QUICK.to_dict()
+
+
+def _batch_sizes(samples: int, batch: int) -> list[int]:
+    return [min(batch, samples - start) for start in range(0, samples, batch)]
+
+
+def test_same_seed_same_result(small_splits):
+    data = small_splits.limit(1500, 200)
+    config = TrainingConfig(hidden_layers=2, units=32, epochs=2, batch_size=50, seed=7)
+    first, second = train(config, data), train(config, data)
+    pairs = zip(first.model.get_weights(), second.model.get_weights(), strict=True)
+    assert all(np.array_equal(a, b) for a, b in pairs)
+    assert first.history == second.history
+    other = train(TrainingConfig(hidden_layers=2, units=32, epochs=2, batch_size=50, seed=8), data)
+    assert not np.array_equal(first.model.get_weights()[0], other.model.get_weights()[0])
+
+
+def test_stop_flag_ends_after_current_batch_and_keeps_model(small_splits):
+    stop = threading.Event()
+    seen = []
+
+    def stop_after_five(event):
+        seen.append(event)
+        if isinstance(event, BatchEvent) and event.step == 5:
+            stop.set()
+
+    result = train(QUICK, small_splits, [stop_after_five], stop)
+    assert result.status == "stopped" and "epoch 1" in result.message
+    assert max(e.step for e in seen if isinstance(e, BatchEvent)) == 5
+    assert [e.complete for e in seen if isinstance(e, EpochEvent)] == [False]
+    assert result.test_accuracy is not None and result.model is not None
+
+
+def test_exploding_loss_stops_with_a_clear_message(small_splits):
+    events = []
+    config = TrainingConfig(hidden_layers=2, units=64, epochs=3, optimizer="rmsprop", learning_rate=10.0)
+    result = train(config, small_splits, [events.append])
+    assert result.status == "diverged", result.history
+    assert "exploded" in result.message and "learning rate (10)" in result.message
+    assert all(np.isfinite(e.loss) and e.loss < 1e3 for e in events)  # no garbage points reach the curves
+    assert not any(isinstance(e, EpochEvent) for e in events)
+    assert result.test_accuracy is None
+
+
+def test_nan_loss_stops_with_a_clear_message(small_splits):
+    from utils.mnist import MnistSplits
+
+    poisoned = small_splits.limit(1000, 100)
+    x_train = poisoned.x_train.copy()
+    x_train[300:] = np.nan  # NaN pixels give a NaN loss (tanh passes NaN on; ReLU would clamp it to 0)
+    poisoned = MnistSplits(x_train, poisoned.y_train, poisoned.x_val, poisoned.y_val, poisoned.x_test, poisoned.y_test)
+    events = []
+    config = TrainingConfig(hidden_layers=1, units=16, epochs=2, batch_size=100, activation="tanh")
+    result = train(config, poisoned, [events.append])
+    assert result.status == "diverged" and "became NaN" in result.message
+    assert result.message.startswith("Training stopped at epoch 1, batch ")
+    assert all(np.isfinite(e.loss) for e in events) and not any(isinstance(e, EpochEvent) for e in events)

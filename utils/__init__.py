@@ -1,0 +1,1 @@
+"""Data loading and image preprocessing; importable without TensorFlow."""

@@ -1,0 +1,151 @@
+"""MNIST loading: Keras' download by default, or a local ``.npz`` named by ``MNIST_PATH``.
+
+Nothing here imports TensorFlow unless the Keras download is needed, so pages that
+only show the data stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MNIST_PATH_ENV = "MNIST_PATH"
+IMAGE_SIDE = 28
+N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
+N_CLASSES = 10
+_EXPECTED = {
+    "x_train": ("images", 3),
+    "y_train": ("labels", 1),
+    "x_test": ("images", 3),
+    "y_test": ("labels", 1),
+}
+
+
+class MnistFileError(ValueError):
+    """A local MNIST file is missing or not in Keras' layout."""
+
+    def __init__(self, path: str | os.PathLike, problem: str) -> None:
+        super().__init__(f"MNIST file {os.fspath(path)!r}: {problem}")
+        self.path = os.fspath(path)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class RawMnist:
+    """The four arrays exactly as Keras ships them (uint8 images 28x28, uint8 labels)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+@dataclass(frozen=True)
+class MnistSplits:
+    """Model-ready data: float32 pixels in [0, 1], flattened to 784, int labels."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    def limit(self, n_train: int | None = None, n_test: int | None = None) -> MnistSplits:
+        """A smaller copy for quick runs (tests, demos); validation shrinks in proportion."""
+        if n_train is None and n_test is None:
+            return self
+        n_val = None
+        if n_train is not None and len(self.x_train):
+            n_val = max(1, round(len(self.x_val) * n_train / len(self.x_train)))
+        return MnistSplits(
+            self.x_train[:n_train],
+            self.y_train[:n_train],
+            self.x_val[:n_val],
+            self.y_val[:n_val],
+            self.x_test[:n_test],
+            self.y_test[:n_test],
+        )
+
+
+def mnist_path_from_env() -> Path | None:
+    """The local file named by ``MNIST_PATH``, or None to use Keras' download."""
+    value = os.environ.get(MNIST_PATH_ENV, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def load_raw(path: str | os.PathLike | None = None) -> RawMnist:
+    """Load MNIST from ``path``, else ``MNIST_PATH``, else Keras' cached download."""
+    if path is None:
+        path = mnist_path_from_env()
+    if path is None:
+        from keras.datasets import mnist  # imported late: it pulls in TensorFlow
+
+        (x_train, y_train), (x_test, y_test) = mnist.load_data()
+        return RawMnist(x_train, y_train, x_test, y_test)
+    return _read_npz(Path(path))
+
+
+def _read_npz(path: Path) -> RawMnist:
+    if not path.is_file():
+        raise MnistFileError(path, "no such file (set MNIST_PATH to a Keras-layout mnist.npz)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = sorted(set(_EXPECTED) - set(archive.files))
+            if missing:
+                raise MnistFileError(path, f"missing arrays {missing}; expected keys {sorted(_EXPECTED)}")
+            arrays = {key: archive[key] for key in _EXPECTED}
+    except MnistFileError:
+        raise
+    except Exception as error:  # zip, pickle or format errors all mean "not an npz we can read"
+        raise MnistFileError(path, f"not a readable .npz archive ({error})") from error
+    for key, (kind, ndim) in _EXPECTED.items():
+        _check_array(path, key, arrays[key], kind, ndim)
+    for split in ("train", "test"):
+        n_images, n_labels = len(arrays[f"x_{split}"]), len(arrays[f"y_{split}"])
+        if n_images != n_labels:
+            raise MnistFileError(path, f"x_{split} has {n_images} images but y_{split} has {n_labels} labels")
+    return RawMnist(**arrays)
+
+
+def _check_array(path: Path, key: str, array: np.ndarray, kind: str, ndim: int) -> None:
+    if array.dtype != np.uint8:
+        raise MnistFileError(path, f"{key} has dtype {array.dtype}, expected uint8")
+    if array.ndim != ndim or len(array) == 0:
+        raise MnistFileError(path, f"{key} has shape {array.shape}, expected {ndim} dimension(s) and N > 0")
+    if kind == "images" and array.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
+        raise MnistFileError(path, f"{key} has shape {array.shape}, expected (N, 28, 28)")
+    if kind == "labels" and array.max() >= N_CLASSES:
+        raise MnistFileError(path, f"{key} has label {int(array.max())}, expected labels 0-9")
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """uint8 28x28 images to float32 rows of 784 values in [0, 1]."""
+    return (images.reshape(len(images), N_PIXELS).astype(np.float32)) / np.float32(255.0)
+
+
+def split_train_validation(raw: RawMnist, validation_fraction: float = 0.1, seed: int = 0) -> MnistSplits:
+    """Hold out a seeded random ``validation_fraction`` of the training set; keep test apart."""
+    if not 0.0 < validation_fraction < 1.0:
+        raise ValueError(f"validation_fraction must be between 0 and 1 (exclusive), got {validation_fraction}")
+    order = np.random.default_rng(seed).permutation(len(raw.x_train))
+    n_val = max(1, round(len(order) * validation_fraction))
+    val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+    x_train = to_model_input(raw.x_train)
+    y_train = raw.y_train.astype(np.int64)
+    return MnistSplits(
+        x_train[train_idx],
+        y_train[train_idx],
+        x_train[val_idx],
+        y_train[val_idx],
+        to_model_input(raw.x_test),
+        raw.y_test.astype(np.int64),
+    )
+
+
+def load_mnist(validation_fraction: float = 0.1, seed: int = 0, path: str | os.PathLike | None = None) -> MnistSplits:
+    """MNIST ready for training: train/validation split of the 60,000, plus the 10,000 test."""
+    return split_train_validation(load_raw(path), validation_fraction, seed)
