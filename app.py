@@ -6,10 +6,14 @@ import streamlit as st
 
 from model.storage import ModelStorageError, ModelStore
 
-st.set_page_config(page_title="MNIST MLP Lab", page_icon="✍️", layout="wide")
+st.set_page_config(page_title="MNIST MLP Lab", page_icon=":material/draw:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/monitoring:", url_path="train"),
+    st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
+    st.Page("pages/explore.py", title="Explore", icon=":material/grid_on:", url_path="explore"),
+    st.Page("pages/models.py", title="Models", icon=":material/inventory_2:", url_path="models"),
 ]
 
 

@@ -63,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_train(args: argparse.Namespace, store: ModelStore) -> int:
-    from model.training import EpochEvent, TrainingEvent, train
+    from model.events import EpochEvent, TrainingEvent
+    from model.training import train
     from utils.mnist import load_mnist
 
     config = TrainingConfig(

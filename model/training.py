@@ -5,56 +5,19 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import keras
 
 from model.config import TrainingConfig
+from model.events import BatchEvent, EpochEvent, Listener, TrainingEvent
 from model.inference import evaluate
 from model.network import build_network
 from utils.mnist import MnistSplits
 from utils.preprocess import PREPROCESSING_VERSION
 
-
-@dataclass(frozen=True)
-class BatchEvent:
-    """One mini-batch done. ``loss``/``accuracy`` are this batch's own, not the epoch's running mean."""
-
-    epoch: int  # 0-based
-    batch: int  # 0-based within the epoch
-    batches_per_epoch: int
-    epochs: int
-    loss: float
-    accuracy: float
-
-    @property
-    def step(self) -> int:
-        """Batches done since training began, this one included."""
-        return self.epoch * self.batches_per_epoch + self.batch + 1
-
-    @property
-    def progress(self) -> float:
-        return self.step / (self.epochs * self.batches_per_epoch)
-
-
-@dataclass(frozen=True)
-class EpochEvent:
-    """One epoch done (or cut short by a stop: then ``complete`` is False)."""
-
-    epoch: int
-    epochs: int
-    loss: float
-    accuracy: float
-    val_loss: float | None
-    val_accuracy: float | None
-    seconds: float
-    complete: bool = True
-
-
-TrainingEvent = BatchEvent | EpochEvent
-Listener = Callable[[TrainingEvent], None]
 Status = Literal["completed", "stopped", "diverged"]
 EXPLODED_LOSS = 1e3  # a random guess scores ln(10) = 2.3; a loss this large means the weights blew up
 

@@ -1,18 +1,44 @@
-"""Home: what the app is and where to start."""
+"""Home: what the app is, the active network, where to start. No TensorFlow here."""
 
 import streamlit as st
 
-from model.storage import ModelStorageError, ModelStore
+from model.diagram import network_dot
+from model.storage import ModelStorageError
+from utils.resources import model_store
+from utils.shell import ensure_app_navigation
 
-st.title("✍️ MNIST MLP Lab")
+ensure_app_navigation()
+
+st.title("MNIST MLP Lab")
 st.markdown(
-    "Learn how a **deep feed-forward network** recognises handwriting. Train one on the "
-    "70,000 handwritten digits of **MNIST** (28x28 = 784 pixels in, 10 digits out), watch its "
-    "loss fall while it learns, then draw a digit and see what it thinks."
+    "Learn how a **deep feed-forward network** recognises handwriting. It reads the 784 "
+    "pixels of a 28x28 digit, passes them through layers of neurons, and gives a probability "
+    "for each digit 0-9. It learns by **backpropagation and gradient descent** on the 60,000 "
+    "training digits of **MNIST**, and is scored on 10,000 digits it never saw."
 )
+
 try:
-    info = ModelStore().active()
-    accuracy = f"{info.test_accuracy:.2%}" if info.test_accuracy is not None else "not scored"
-    st.info(f"Active model: **{info.name}** — `{info.architecture}`, test accuracy {accuracy}.")
+    info = model_store().active()
 except ModelStorageError as error:
     st.error(f"No model is available: {error}")
+else:
+    st.subheader("The active network")
+    config = info.config
+    if config is not None:
+        st.graphviz_chart(network_dot(config), width="stretch")
+        accuracy = f"{info.test_accuracy:.2%}" if info.test_accuracy is not None else "not scored"
+        st.caption(
+            f"**{info.name}**: {config.architecture}, {config.parameter_count:,} trainable parameters, "
+            f"{config.activation} activations, test accuracy {accuracy}."
+        )
+
+st.subheader("Where to start")
+left, middle, right, last = st.columns(4)
+left.page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:")
+left.caption("Draw with the mouse or a finger and watch the network decide.")
+middle.page_link("pages/train.py", label="Train a network", icon=":material/monitoring:")
+middle.caption("Choose layers, units and epochs; watch the loss fall live.")
+right.page_link("pages/explore.py", label="Explore MNIST", icon=":material/grid_on:")
+right.caption("See the 784 numbers the network receives.")
+last.page_link("pages/models.py", label="Compare models", icon=":material/inventory_2:")
+last.caption("Overlay learning curves; pick the model that answers.")

@@ -48,7 +48,7 @@ def test_mnist_path_env_is_used(tmp_path, monkeypatch):
     assert load_raw().x_train.shape == (20, 28, 28)
 
 
-def test_without_env_keras_download_is_used(monkeypatch):
+def test_without_env_keras_download_is_used(tmp_path, monkeypatch):
     import keras
 
     calls = []
@@ -57,8 +57,26 @@ def test_without_env_keras_download_is_used(monkeypatch):
         (np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.uint8)),
     )
     monkeypatch.delenv("MNIST_PATH", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # nothing cached yet
     monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: calls.append(1) or fake)
     assert load_raw().x_test.shape == (2, 28, 28) and calls == [1]
+
+
+def test_keras_cached_download_is_read_without_keras(tmp_path, monkeypatch):
+    import keras
+
+    (tmp_path / "datasets").mkdir()
+    _write(tmp_path / "datasets" / "mnist.npz")
+    monkeypatch.delenv("MNIST_PATH", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: pytest.fail("should read the cache"))
+    assert load_raw().x_train.shape == (20, 28, 28)
+
+
+def test_app_data_limits_from_env(monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_MAX_TRAIN", "500")
+    monkeypatch.delenv("MNIST_LAB_MAX_TEST", raising=False)
+    assert mnist.limits_from_env() == (500, None)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ import time
 import numpy as np
 
 from model.config import TrainingConfig
-from model.training import BatchEvent, EpochEvent, train
+from model.events import BatchEvent, EpochEvent
+from model.training import train
 
 QUICK = TrainingConfig(hidden_layers=1, units=128, epochs=3, batch_size=64, optimizer="adam", learning_rate=0.002)
 

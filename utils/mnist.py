@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 MNIST_PATH_ENV = "MNIST_PATH"
+MAX_TRAIN_ENV = "MNIST_LAB_MAX_TRAIN"  # the app trains on slices when these are set (tests, demos)
+MAX_TEST_ENV = "MNIST_LAB_MAX_TEST"
 IMAGE_SIDE = 28
 N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 N_CLASSES = 10
@@ -71,16 +73,37 @@ class MnistSplits:
         )
 
 
+def limits_from_env() -> tuple[int | None, int | None]:
+    """(max training images, max test images) for the app, from the environment; None = all."""
+
+    def read(name: str) -> int | None:
+        value = os.environ.get(name, "").strip()
+        return int(value) if value else None
+
+    return read(MAX_TRAIN_ENV), read(MAX_TEST_ENV)
+
+
 def mnist_path_from_env() -> Path | None:
     """The local file named by ``MNIST_PATH``, or None to use Keras' download."""
     value = os.environ.get(MNIST_PATH_ENV, "").strip()
     return Path(value).expanduser() if value else None
 
 
+def keras_cache_path() -> Path:
+    """Where ``keras.datasets.mnist.load_data()`` keeps its download."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser() / "datasets" / "mnist.npz"
+
+
 def load_raw(path: str | os.PathLike | None = None) -> RawMnist:
-    """Load MNIST from ``path``, else ``MNIST_PATH``, else Keras' cached download."""
+    """Load MNIST from ``path``, else ``MNIST_PATH``, else Keras' download.
+
+    Keras' cached copy is read directly when it exists, so only the very first download
+    imports TensorFlow.
+    """
     if path is None:
         path = mnist_path_from_env()
+    if path is None and keras_cache_path().is_file():
+        path = keras_cache_path()
     if path is None:
         from keras.datasets import mnist  # imported late: it pulls in TensorFlow
 

@@ -1,0 +1,102 @@
+"""Draw: a digit on the canvas (or an uploaded picture) classified as you draw."""
+
+import numpy as np
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from model.inference import predict_probabilities
+from model.storage import ModelStorageError
+from utils.charts import probability_bars
+from utils.image_io import MAX_IMAGE_PIXELS, decode_image
+from utils.preprocess import ImageError, preprocess_digit
+from utils.resources import model_store, network_for
+from utils.shell import ensure_app_navigation
+from utils.visual import displayable, pixel_grid
+
+ensure_app_navigation()
+
+CANVAS_SIDE = 280
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
+
+st.title("Draw a digit")
+
+store = model_store()
+models = store.list()
+names = [info.name for info in models]
+try:
+    active = store.active().name
+except ModelStorageError:
+    active = names[0] if names else None
+if not names:
+    st.error("There is no model to classify with: train one on the Train page.")
+    st.stop()
+chosen = st.selectbox("Model", names, index=names.index(active), help="Defaults to the active model.")
+info = models[names.index(chosen)]
+try:
+    network = network_for(info)
+except ModelStorageError as error:
+    st.error(f"This model cannot be used: {error}")
+    st.stop()
+
+
+def show_prediction(image: np.ndarray | None, empty_prompt: str) -> None:
+    """Prediction metric, probability bars and the 28x28 input, or a prompt when there is no ink."""
+    digit = preprocess_digit(image) if image is not None else None
+    if digit is None:
+        st.info(empty_prompt)
+        return
+    probabilities = predict_probabilities(network, digit)
+    best = int(probabilities.argmax())
+    st.metric(
+        "Prediction",
+        best,
+        delta=f"{probabilities[best]:.1%} confident",
+        delta_arrow="off",
+        delta_color="off",
+        border=True,
+    )
+    st.altair_chart(probability_bars(probabilities), width="stretch")
+    st.image(pixel_grid(digit, scale=6), caption="What the network sees: 28x28 = 784 inputs", width=168)
+
+
+@st.fragment
+def drawing_area() -> None:
+    """Only this part reruns on every stroke, so the answer comes back fast."""
+    canvas_col, answer_col = st.columns([1, 1])
+    with canvas_col:
+        width = st.slider("Stroke width", 6, 40, 20, key="stroke_width", persist_state="session")
+        result = st_canvas(
+            stroke_width=width,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            height=CANVAS_SIDE,
+            width=CANVAS_SIDE,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            key="canvas",
+        )
+        st.caption(
+            "Draw one digit, large and centred or not: the network's input is made the way MNIST's was. "
+            "Undo and clear are in the canvas toolbar."
+        )
+    with answer_col:
+        show_prediction(result.image_data, "Draw a digit (0-9) in the black box and the network will guess it.")
+
+
+drawing_area()
+
+st.divider()
+st.subheader("Or upload a picture")
+upload = st.file_uploader(
+    "A photo or scan of one handwritten digit (dark on light paper or light on dark)", type=UPLOAD_TYPES
+)
+if upload is not None:
+    try:
+        picture = decode_image(upload.getvalue(), upload.name)
+    except ImageError as error:
+        st.error(f"{error}. Try a PNG or JPG of at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels.")
+    else:
+        picture_col, answer_col = st.columns([1, 1])
+        picture_col.image(displayable(picture), caption=upload.name, width=CANVAS_SIDE)
+        with answer_col:
+            show_prediction(picture, "No digit found in this picture: it looks blank.")

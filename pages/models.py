@@ -1,0 +1,87 @@
+"""Models: every saved network, their curves side by side, and which one answers."""
+
+import pandas as pd
+import streamlit as st
+
+from model.storage import ModelStorageError
+from utils.charts import history_overlay
+from utils.resources import model_store
+from utils.shell import ensure_app_navigation
+
+ensure_app_navigation()
+
+st.title("Models")
+store = model_store()
+models = store.list()
+try:
+    active = store.active().name
+except ModelStorageError:
+    active = None
+
+
+def row(info) -> dict:
+    config = info.config
+    seconds = info.metadata.get("training_seconds")
+    stopped = info.metadata.get("status") == "stopped"
+    return {
+        "name": info.name + (" (active)" if info.name == active else ""),
+        "architecture": info.architecture,
+        "test accuracy": info.test_accuracy,
+        "epochs": info.metadata.get("epochs_completed"),
+        "optimizer": config.optimizer if config else None,
+        "learning rate": config.learning_rate if config else None,
+        "activation": config.activation if config else None,
+        "dropout": config.dropout if config else None,
+        "batch": config.batch_size if config else None,
+        "training time (s)": round(seconds, 1) if seconds is not None else None,
+        "created": info.created_at.replace("T", " ")[:19],
+        "note": info.metadata.get("problem") or ("stopped early" if stopped else ""),
+    }
+
+
+st.dataframe(
+    pd.DataFrame([row(info) for info in models]),
+    hide_index=True,
+    column_config={"test accuracy": st.column_config.NumberColumn(format="percent")},
+)
+
+st.subheader("Compare learning curves")
+names = [info.name for info in models]
+chosen = st.multiselect("Models to overlay", names, default=[active] if active in names else names[:1])
+histories = {info.name: info.history for info in models if info.name in chosen}
+if histories:
+    loss_col, accuracy_col = st.columns(2)
+    loss_col.altair_chart(history_overlay(histories, "loss"), width="stretch")
+    accuracy_col.altair_chart(history_overlay(histories, "accuracy"), width="stretch")
+
+st.subheader("Manage a model")
+name = st.selectbox("Model", names, index=names.index(active) if active in names else 0, key="manage_model")
+info = models[names.index(name)]
+make_active_col, download_col, delete_col = st.columns(3)
+with make_active_col:
+    if st.button("Make active", icon=":material/star:", disabled=name == active):
+        store.set_active(name)
+        st.toast(f"{name} is now the active model.")
+        st.rerun()
+with download_col:
+    try:
+        data = info.path.read_bytes()
+    except OSError as error:
+        st.error(f"Cannot read {info.path.name}: {error}")
+    else:
+        st.download_button(
+            "Download .keras", data, file_name=f"{name}.keras", mime="application/zip", icon=":material/download:"
+        )
+with delete_col:
+    if info.builtin:
+        st.caption("The pretrained default cannot be deleted.")
+    else:
+        sure = st.checkbox(f"Yes, delete {name} for good", key=f"confirm_delete_{name}")
+        if st.button("Delete", icon=":material/delete:", disabled=not sure, type="primary"):
+            try:
+                store.delete(name)
+            except ModelStorageError as error:
+                st.error(str(error))
+            else:
+                st.toast(f"Deleted {name}.")
+                st.rerun()

@@ -1,0 +1,109 @@
+"""Altair charts shared by the pages: training curves, probabilities, confusion, pixels."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+METRIC_TITLES = {"loss": "Loss (cross-entropy)", "accuracy": "Accuracy"}
+
+
+def training_curves(batches: pd.DataFrame, epochs: pd.DataFrame, metric: str) -> alt.Chart:
+    """Per-batch training curve (smoothed) with per-epoch training and validation points on top."""
+    rows = [batches.assign(series="training (per batch, smoothed)")[["epoch", metric, "series"]]]
+    if len(epochs):
+        rows.append(epochs.assign(series="training (epoch mean)")[["epoch", metric, "series"]])
+        validation = epochs[["epoch", f"val_{metric}"]].rename(columns={f"val_{metric}": metric})
+        rows.append(validation.dropna().assign(series="validation"))
+    data = pd.concat(rows, ignore_index=True)
+    colours = alt.Scale(
+        domain=["training (per batch, smoothed)", "training (epoch mean)", "validation"],
+        range=["#93c5fd", "#1d4ed8", "#f97316"],
+    )
+    y_scale = alt.Scale(zero=False, type="log" if metric == "loss" else "linear")
+    base = alt.Chart(data).encode(
+        x=alt.X("epoch:Q", title="Epoch"),
+        y=alt.Y(f"{metric}:Q", title=METRIC_TITLES[metric], scale=y_scale),
+        color=alt.Color("series:N", scale=colours, legend=alt.Legend(orient="bottom", title=None)),
+        tooltip=["series:N", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip(f"{metric}:Q", format=".4f")],
+    )
+    curve = base.transform_filter(alt.datum.series == "training (per batch, smoothed)").mark_line()
+    points = base.transform_filter(alt.datum.series != "training (per batch, smoothed)").mark_line(point=True)
+    return (curve + points).properties(height=260)
+
+
+def history_overlay(histories: dict[str, dict[str, list[float]]], metric: str) -> alt.Chart:
+    """Several models' per-epoch curves on one chart: solid training, dashed validation."""
+    rows = []
+    for name, history in histories.items():
+        for kind, key in (("training", metric), ("validation", f"val_{metric}")):
+            for epoch, value in enumerate(history.get(key, []), start=1):
+                rows.append({"model": name, "kind": kind, "epoch": epoch, metric: value})
+    data = pd.DataFrame(rows, columns=["model", "kind", "epoch", metric])
+    return (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", title="Epoch"),
+            y=alt.Y(f"{metric}:Q", title=METRIC_TITLES[metric], scale=alt.Scale(zero=False)),
+            color=alt.Color("model:N", legend=alt.Legend(orient="bottom")),
+            strokeDash=alt.StrokeDash("kind:N", legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=["model:N", "kind:N", "epoch:Q", alt.Tooltip(f"{metric}:Q", format=".4f")],
+        )
+        .properties(height=280)
+    )
+
+
+def probability_bars(probabilities: np.ndarray) -> alt.Chart:
+    """Ten bars, the winner highlighted."""
+    data = pd.DataFrame({"digit": [str(d) for d in range(10)], "probability": probabilities})
+    winner = str(int(np.argmax(probabilities)))
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("digit:N", title="Digit", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("probability:Q", title="Probability", scale=alt.Scale(domain=[0, 1])),
+            color=alt.condition(alt.datum.digit == winner, alt.value("#1d4ed8"), alt.value("#94a3b8")),
+            tooltip=["digit:N", alt.Tooltip("probability:Q", format=".2%")],
+        )
+        .properties(height=220)
+    )
+
+
+def confusion_heatmap(matrix: np.ndarray) -> alt.Chart:
+    """Counts of true (rows) versus predicted (columns) digits, with the numbers written in."""
+    true, predicted = np.indices(matrix.shape)
+    data = pd.DataFrame({"true": true.ravel(), "predicted": predicted.ravel(), "count": matrix.ravel()})
+    data["correct"] = data["true"] == data["predicted"]
+    base = alt.Chart(data).encode(
+        x=alt.X("predicted:O", title="Predicted digit", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("true:O", title="True digit"),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues"), legend=None),
+        tooltip=["true:O", "predicted:O", "count:Q"],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text="count:Q",
+        color=alt.condition(alt.datum.correct, alt.value("white"), alt.value("#0f172a")),
+    )
+    return (cells + text).properties(height=340)
+
+
+def pixel_heatmap(digit: np.ndarray) -> alt.Chart:
+    """The 784 inputs as a heat map, with each value in its tooltip."""
+    rows, cols = np.indices(digit.shape)
+    data = pd.DataFrame({"row": rows.ravel(), "column": cols.ravel(), "value": np.asarray(digit).ravel()})
+    return (
+        alt.Chart(data)
+        .mark_rect()
+        .encode(
+            x=alt.X("column:O", axis=alt.Axis(labelAngle=0, values=list(range(0, 28, 4)))),
+            y=alt.Y("row:O", axis=alt.Axis(values=list(range(0, 28, 4)))),
+            color=alt.Color("value:Q", scale=alt.Scale(scheme="greys", domain=[0, 255], reverse=True), title="pixel"),
+            tooltip=["row:O", "column:O", "value:Q"],
+        )
+        .properties(height=360, width=360)
+    )
