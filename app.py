@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from model.storage import ModelStorageError, ModelStore
+from utils.shell import app_shell
 
 st.set_page_config(page_title="MNIST MLP Lab", page_icon=":material/draw:", layout="wide")
 
@@ -32,4 +33,5 @@ def show_active_model() -> None:
 
 navigation = st.navigation(PAGES)
 show_active_model()
-navigation.run()
+with app_shell():
+    navigation.run()

@@ -1,6 +1,6 @@
 """Training in a background thread, so a page can poll it while the user keeps clicking.
 
-A job belongs to one user's session; the network trains in the job's thread, is scored,
+A job belongs to one user's session; the network trains in a worker process, is scored,
 saved and made active there, so nothing depends on the page staying open. The number
 of trainings running at once is capped (``MNIST_LAB_MAX_TRAININGS``, default 1 on a
 small CPU); later jobs wait in a first-come queue and can be cancelled while waiting.
@@ -8,7 +8,9 @@ small CPU); later jobs wait in a first-come queue and can be cancelled while wai
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -21,13 +23,14 @@ from model.analysis import Mistake, confusion_matrix, worst_mistakes
 from model.config import TrainingConfig
 from model.progress import TrainingProgress
 from model.storage import ModelStore
-from utils.mnist import MnistSplits
+from utils.mnist import MnistSplits, limits_from_env, load_mnist
 
 MAX_TRAININGS_ENV = "MNIST_LAB_MAX_TRAININGS"
 
 
 class JobState(StrEnum):
     QUEUED = "queued"
+    STARTING = "starting the training process"
     LOADING = "loading data"
     RUNNING = "training"
     SAVING = "scoring and saving"
@@ -38,7 +41,7 @@ class JobState(StrEnum):
 
     @property
     def active(self) -> bool:
-        return self in (JobState.QUEUED, JobState.LOADING, JobState.RUNNING, JobState.SAVING)
+        return self not in (JobState.FINISHED, JobState.STOPPED, JobState.CANCELLED, JobState.FAILED)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class JobOutcome:
     """What the page shows once training is over; the weights themselves are in storage."""
 
     model_name: str
+    stopped: bool  # ended early by request; the partly trained model was kept
     message: str
     seconds: float
     epochs_completed: int
@@ -104,15 +108,26 @@ def _slots_from_env() -> int:
 SHARED_QUEUE = TrainingQueue(_slots_from_env())
 
 
+def default_training_data(config: TrainingConfig) -> MnistSplits:
+    """MNIST as the app trains on it: ``MNIST_PATH`` or Keras, sliced by ``MNIST_LAB_MAX_TRAIN/TEST``."""
+    return load_mnist(config.validation_fraction, config.seed).limit(*limits_from_env())
+
+
 class TrainingJob:
-    """One training run in its own thread: queue, load data, train, score, save, make active."""
+    """One training run: wait for a slot, then train in a worker process while a thread relays its reports.
+
+    A separate process keeps TensorFlow's work and Python's lock away from the web server:
+    pages stay responsive and training runs at full speed. The process loads its own data
+    with ``data_source`` (a module-level function, so it can be sent to the process), saves
+    the model and makes it active; a crash or an out-of-memory kill becomes a FAILED state.
+    """
 
     def __init__(
         self,
         config: TrainingConfig,
         name: str,
         store: ModelStore,
-        data_source: Callable[[TrainingConfig], MnistSplits],
+        data_source: Callable[[TrainingConfig], MnistSplits] = default_training_data,
         queue: TrainingQueue = SHARED_QUEUE,
     ) -> None:
         self.config, self.name, self.store = config, name, store
@@ -149,29 +164,91 @@ class TrainingJob:
             self.state = JobState.CANCELLED
             return
         try:
-            self._train()
+            self._supervise()
         except Exception as error:  # the page must show any failure, not lose it in a thread
-            self.error = f"{type(error).__name__}: {error}"
-            self.state = JobState.FAILED
+            self.error, self.state = f"{type(error).__name__}: {error}", JobState.FAILED
         finally:
             self.queue.release()
 
-    def _train(self) -> None:
+    def _supervise(self) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a process that may hold TensorFlow threads
+        messages, remote_stop = context.Queue(), context.Event()
+        worker = context.Process(
+            target=_train_in_worker,
+            args=(self.config, self.name, self.store, self.data_source, messages, remote_stop),
+            name=f"train-{self.name}",
+            daemon=True,
+        )
+        self.state = JobState.STARTING
+        worker.start()
+        try:
+            while not self._handle(_next_message(messages, worker)):
+                if self._stop.is_set():
+                    remote_stop.set()
+        finally:
+            worker.join(timeout=10)
+            if worker.is_alive():
+                worker.kill()
+
+    def _handle(self, message: tuple[str, object] | None) -> bool:
+        """Apply one message from the worker; True once the job is over."""
+        if message is None:
+            return False
+        kind, payload = message
+        if kind == "event":
+            self.progress(payload)
+        elif kind == "state":
+            self.state = payload
+        elif kind == "done":
+            self.outcome = payload
+            self.state = JobState.STOPPED if payload.stopped else JobState.FINISHED
+            return True
+        elif kind == "failed":
+            self.error, self.state = str(payload), JobState.FAILED
+            return True
+        return False
+
+
+def _next_message(messages: multiprocessing.Queue, worker: multiprocessing.Process) -> tuple[str, object] | None:
+    """The worker's next message, None after a short wait, or a failure if it died without a word."""
+    try:
+        return messages.get(timeout=0.2)
+    except queue.Empty:
+        if worker.is_alive() or worker.exitcode is None:
+            return None
+    try:  # it may have written its last words just before exiting
+        return messages.get(timeout=1)
+    except queue.Empty:
+        hint = " (killed: probably out of memory)" if worker.exitcode in (-9, 137) else ""
+        return "failed", f"The training process ended unexpectedly with exit code {worker.exitcode}{hint}."
+
+
+def _train_in_worker(
+    config: TrainingConfig,
+    name: str,
+    store: ModelStore,
+    data_source: Callable[[TrainingConfig], MnistSplits],
+    messages: multiprocessing.Queue,
+    stop: threading.Event,
+) -> None:
+    """The worker process: load, train, score, save; every step reported through ``messages``."""
+    try:
         from model.inference import predict_batch
         from model.training import train
 
-        self.state = JobState.LOADING
-        data = self.data_source(self.config)
-        self.state = JobState.RUNNING
-        result = train(self.config, data, [self.progress], self._stop)
+        messages.put(("state", JobState.LOADING))
+        data = data_source(config)
+        messages.put(("state", JobState.RUNNING))
+        result = train(config, data, [lambda event: messages.put(("event", event))], stop)
         if result.status == "diverged":
-            self.error, self.state = result.message, JobState.FAILED
+            messages.put(("failed", result.message))
             return
-        self.state = JobState.SAVING
+        messages.put(("state", JobState.SAVING))
         probabilities = predict_batch(result.model, data.x_test)
-        info = self.store.save(result.model, self.store.unique_name(self.name), result.metadata())
-        self.outcome = JobOutcome(
+        info = store.save(result.model, store.unique_name(name), result.metadata())
+        outcome = JobOutcome(
             model_name=info.name,
+            stopped=result.status == "stopped",
             message=result.message,
             seconds=result.seconds,
             epochs_completed=result.epochs_completed,
@@ -180,4 +257,9 @@ class TrainingJob:
             confusion=confusion_matrix(data.y_test, probabilities.argmax(axis=1)),
             mistakes=worst_mistakes(data.x_test, data.y_test, probabilities),
         )
-        self.state = JobState.STOPPED if result.status == "stopped" else JobState.FINISHED
+        messages.put(("done", outcome))
+    except Exception as error:  # reported to the page instead of dying silently
+        messages.put(("failed", f"{type(error).__name__}: {error}"))
+    finally:
+        messages.close()
+        messages.join_thread()  # flush everything before the process exits

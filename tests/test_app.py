@@ -1,15 +1,119 @@
-"""The Streamlit app's pages, run headless with AppTest."""
+"""Each page's widgets and flows, run headless with Streamlit's AppTest (no browser)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from model.config import TrainingConfig
+from model.network import build_network
 from tests.conftest import PROJECT_ROOT
 
+APP = str(PROJECT_ROOT / "app.py")
 
-def test_home_says_what_it_is_and_names_the_active_model(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_MODELS_DIR", str(tmp_path))
-    app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60).run()
-    assert not app.exception
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("MNIST_LAB_MAX_TRAIN", "1500")
+    monkeypatch.setenv("MNIST_LAB_MAX_TEST", "300")
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def open_page(app: AppTest, page: str) -> AppTest:
+    if page != "home":
+        app.switch_page(f"pages/{page}.py")
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def button(app: AppTest, label: str):
+    return next(button for button in app.button if button.label == label)
+
+
+def test_home_says_what_it_is_and_names_the_active_model(app):
+    open_page(app, "home")
     assert "MNIST" in app.title[0].value
     assert any("default" in block.value and "784-512-512-10" in block.value for block in app.sidebar.markdown)
+    assert any("669,706 trainable parameters" in caption.value for caption in app.caption)
+
+
+def test_train_sliders_update_the_architecture_before_training(app):
+    open_page(app, "train")
+    labels = {widget.label for widget in [*app.slider, *app.select_slider]}
+    assert {"Hidden layers", "Units per layer", "Epochs", "Batch size", "Learning rate", "Dropout"} <= labels
+    assert app.expander[0].label.startswith("Network: 784-512-512-10 — 669,706 parameters")
+    app.slider(key="hidden_layers").set_value(3).run()
+    app.select_slider(key="units").set_value(64).run()
+    assert app.expander[0].label.startswith("Network: 784-64-64-64-10 — 59,210 parameters")
+    assert app.selectbox(key="optimizer").options[0] == "Gradient descent (plain SGD)"
+
+
+def test_train_flow_trains_saves_and_shows_results(app):
+    open_page(app, "train")
+    app.slider(key="hidden_layers").set_value(1).run()
+    app.select_slider(key="units").set_value(32).run()
+    app.slider(key="epochs").set_value(2).run()
+    app.text_input(key="model_name").input("apptest-net").run()
+    button(app, "Train").click().run()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(m.label == "Test accuracy" for m in app.metric):
+        time.sleep(0.5)
+        app.run()
+    assert not app.exception
+    assert any(m.label == "Test accuracy" and m.value.endswith("%") for m in app.metric)
+    assert any("Saved as **apptest-net**" in message.value for message in app.success)
+    assert any("apptest-net" in block.value for block in app.sidebar.markdown)  # now the active model
+
+
+def test_draw_shows_a_prompt_not_a_prediction_for_an_empty_canvas(app):
+    open_page(app, "draw")
+    assert app.selectbox[0].label == "Model" and app.selectbox[0].value == "default"
+    assert any("Draw a digit (0-9)" in info.value for info in app.info)
+    assert not any(metric.label == "Prediction" for metric in app.metric)
+
+
+def test_explore_browses_a_digit(app):
+    open_page(app, "explore")
+    app.segmented_control(key="explore_digit").set_value(7).run()
+    assert not app.exception
+    assert "training samples of 7" in app.slider(key="explore_page").label
+    assert app.dataframe[0].value.shape == (28, 28)
+
+
+def test_models_page_sets_active_and_deletes_with_confirmation(app, tmp_path):
+    from model.storage import ModelStore
+
+    store = ModelStore(tmp_path / "models")
+    config = TrainingConfig(hidden_layers=1, units=8)
+    store.save(build_network(config), "mine", {"config": config.to_dict(), "history": {"loss": [1.0, 0.5]}})
+    open_page(app, "models")
+    assert list(app.dataframe[0].value["architecture"]) == ["784-8-10", "784-512-512-10"]
+    app.selectbox(key="manage_model").set_value("default").run()
+    button(app, "Make active").click().run()
+    assert store.active().name == "default"
+    assert any("cannot be deleted" in caption.value for caption in app.caption)
+    app.selectbox(key="manage_model").set_value("mine").run()
+    assert button(app, "Delete").disabled  # not before confirming
+    app.checkbox(key="confirm_delete_mine").check().run()
+    button(app, "Delete").click().run()
+    assert [info.name for info in store.list()] == ["default"]
+
+
+def test_home_and_explore_never_import_tensorflow():
+    script = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"app = AppTest.from_file({APP!r}, default_timeout=60)\n"
+        "app.run()\n"
+        "app.switch_page('pages/explore.py').run()\n"
+        "assert not app.exception, app.exception\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "False False"

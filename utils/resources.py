@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from model.config import TrainingConfig
 from model.storage import ModelInfo, ModelStore, load_network
-from utils.mnist import MnistSplits, RawMnist, limits_from_env, load_raw, split_train_validation
+from utils.mnist import RawMnist, load_raw
 
 if TYPE_CHECKING:
     import keras
@@ -33,13 +32,3 @@ def network_for(info: ModelInfo) -> keras.Model:
 
 def model_store() -> ModelStore:
     return ModelStore()
-
-
-def training_data_source(raw: RawMnist):
-    """A function the training thread calls to split the data (no Streamlit calls off the main thread)."""
-    max_train, max_test = limits_from_env()
-
-    def build(config: TrainingConfig) -> MnistSplits:
-        return split_train_validation(raw, config.validation_fraction, config.seed).limit(max_train, max_test)
-
-    return build

@@ -3,18 +3,39 @@
 Streamlit still supports its legacy multipage mode, switched on by the mere existence of
 a ``pages/`` folder and off by the first ``st.navigation`` call. On a fresh server, a
 first visitor who opens ``/draw`` directly would get pages/draw.py run on its own (no
-sidebar, wrong menu), and every later visitor too, until someone opened ``/``. Each page
-calls ``ensure_app_navigation()`` first: it clears that flag, as ``st.navigation`` would,
-and reruns, so app.py runs and serves the requested page.
+sidebar, wrong menu), and so would every later visitor until someone opened ``/``.
+app.py runs each page inside ``app_shell()``; a page that finds itself outside it clears
+Streamlit's flag, as ``st.navigation`` would, and runs app.py in its place, in the same
+script run (so a click that started the run is not lost), which then serves the page.
 """
 
 from __future__ import annotations
 
+import contextlib
+import runpy
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
+_run = threading.local()  # each script run has its own thread
+
+
+@contextlib.contextmanager
+def app_shell() -> Iterator[None]:
+    _run.inside_app = True
+    try:
+        yield
+    finally:
+        _run.inside_app = False
+
 
 def ensure_app_navigation() -> None:
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    if getattr(_run, "inside_app", False):
+        return
+    PagesManager.uses_pages_directory = False
+    runpy.run_path(str(APP_SCRIPT), run_name="__main__")
+    st.stop()

@@ -8,29 +8,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench.appserver import CHROMIUM, CHROMIUM_FLAGS, running_app
 from tests.conftest import PROJECT_ROOT
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _require_browser() -> None:
@@ -46,42 +33,11 @@ def _require_browser() -> None:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """The app on a free port with its own model folder and a training data slice."""
+def server(tmp_path_factory) -> Iterator[str]:
+    """The app with its own model folder and a small training slice, shared by the browser tests."""
     _require_browser()
-    port = _free_port()
-    models = tmp_path_factory.mktemp("e2e-models")
-    env = {
-        **os.environ,
-        "MNIST_MODELS_DIR": str(models),
-        "MNIST_LAB_MAX_TRAIN": "3000",
-        "MNIST_LAB_MAX_TEST": "1000",
-    }
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-        "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    log = (tmp_path_factory.mktemp("e2e-log") / "server.log").open("w")
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("the Streamlit server did not start within 60 s")
-    yield {"url": url, "models": models}
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with running_app(tmp_path_factory.mktemp("e2e"), MNIST_LAB_MAX_TRAIN="3000", MNIST_LAB_MAX_TEST="1000") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

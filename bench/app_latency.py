@@ -1,0 +1,123 @@
+"""What a person feels in the browser: start-up time and mouse-up-to-prediction time.
+
+Runs the real app and, as the floor, a trivial page with the same canvas and no model
+(bench/trivial_canvas_app.py), each on its own server, and draws with the mouse in
+headless Chromium, alternating between them (A B A B ...). Latency is measured inside
+the browser: from just before the mouse is released to the frame in which the
+**Prediction** metric appears (the canvas is reset before each drawing).
+
+    MNIST_PATH=../shared/data/mnist.npz python -m bench.app_latency [--drawings 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench.appserver import CHROMIUM, CHROMIUM_FLAGS, running_app
+
+STROKES = {  # fractions of the canvas: a "1" and a "0"
+    "1": [(0.5, 0.15), (0.5, 0.85)],
+    "0": [(0.5 + 0.22 * math.sin(step / 6.4), 0.5 - 0.33 * math.cos(step / 6.4)) for step in range(41)],
+}
+APPEARED = """() => {
+  const metric = [...document.querySelectorAll('[data-testid=stMetric]')].find(m => m.innerText.includes('Prediction'));
+  return metric ? performance.now() : false;
+}"""
+GONE = "() => ![...document.querySelectorAll('[data-testid=stMetric]')].some(m => m.innerText.includes('Prediction'))"
+
+
+def draw_and_time(page, points) -> float:
+    """Reset, draw ``points``, release the mouse; milliseconds until the Prediction metric is on screen."""
+    page.get_by_role("button", name="Reset canvas & history").click()
+    page.wait_for_function(GONE, timeout=30_000)
+    page.wait_for_timeout(400)
+    box = page.locator("canvas.upper-canvas").first.bounding_box()
+    page.mouse.move(box["x"] + points[0][0] * box["width"], box["y"] + points[0][1] * box["height"])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=3)
+    released = page.evaluate("performance.now()")
+    page.mouse.up()
+    shown = page.wait_for_function(APPEARED, timeout=30_000, polling="raf").json_value()
+    return shown - released
+
+
+def open_and_wait(page, url: str) -> None:
+    page.goto(url)
+    page.locator("canvas.upper-canvas").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
+
+
+def startup(browser, folder: Path) -> dict[str, float]:
+    """Seconds from launching ``streamlit run app.py`` to Home rendered, and to a first prediction on Draw."""
+    started = time.perf_counter()
+    with running_app(folder) as url:
+        healthy = time.perf_counter() - started
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.locator("h1").filter(has_text="MNIST MLP Lab").wait_for(timeout=60_000)
+        home = time.perf_counter() - started
+        page.goto(f"{url}/draw")
+        page.locator("canvas.upper-canvas").first.wait_for(timeout=60_000)
+        box = page.locator("canvas.upper-canvas").first.bounding_box()
+        page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.15 * box["height"])
+        page.mouse.down()
+        page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.85 * box["height"], steps=5)
+        page.mouse.up()
+        page.wait_for_function(APPEARED, timeout=60_000, polling="raf")
+        first_prediction = time.perf_counter() - started
+        page.close()
+    return {"server healthy": healthy, "home rendered": home, "first prediction on Draw": first_prediction}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--drawings", type=int, default=20, help="drawings per page (default 20)")
+    parser.add_argument("--startups", type=int, default=3, help="cold starts to time (default 3)")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as scratch:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        starts = [startup(browser, Path(tempfile.mkdtemp(dir=scratch))) for _ in range(args.startups)]
+        for key in starts[0]:
+            values = [s[key] for s in starts]
+            spread = f"(min {min(values):.2f}, max {max(values):.2f})"
+            print(f"start-up, {key:26s} median {statistics.median(values):5.2f} s  {spread}")
+
+        with (
+            running_app(Path(tempfile.mkdtemp(dir=scratch)), "bench/trivial_canvas_app.py") as floor_url,
+            running_app(Path(tempfile.mkdtemp(dir=scratch))) as app_url,
+        ):
+            pages = {}
+            for name, url in (
+                ("floor (trivial canvas page)", floor_url),
+                ("Draw page (preprocess + predict)", f"{app_url}/draw"),
+            ):
+                pages[name] = browser.new_page(viewport={"width": 1400, "height": 1000})
+                open_and_wait(pages[name], url)
+                draw_and_time(pages[name], STROKES["1"])  # warm-up: model load, first run
+            timings: dict[str, list[float]] = {name: [] for name in pages}
+            for index in range(args.drawings):
+                points = STROKES["1" if index % 2 == 0 else "0"]
+                for name, page in pages.items():
+                    timings[name].append(draw_and_time(page, points))
+        browser.close()
+
+    for name, values in timings.items():
+        values.sort()
+        p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+        median = statistics.median(values)
+        print(f"mouse-up to prediction, {name:34s} median {median:6.0f} ms  p95 {p95:6.0f} ms  n={len(values)}")
+    floor, draw = (statistics.median(v) for v in timings.values())
+    print(f"Draw page over the floor: {draw - floor:+.0f} ms (median)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Background training jobs: a worker process, a relay thread, a queue of limited slots."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from model.config import TrainingConfig
+from model.jobs import JobState, TrainingJob, TrainingQueue
+from utils.mnist import MnistSplits, load_mnist
+
+QUICK = TrainingConfig(hidden_layers=1, units=32, epochs=2, batch_size=100)
+LONG = TrainingConfig(hidden_layers=1, units=32, epochs=100, batch_size=50)
+
+
+def small_data(config: TrainingConfig) -> MnistSplits:
+    """Module-level, so the spawned worker process can import it."""
+    return load_mnist(config.validation_fraction, config.seed).limit(2000, 500)
+
+
+def broken_data(config: TrainingConfig) -> MnistSplits:
+    raise FileNotFoundError("no MNIST here")
+
+
+def test_job_trains_saves_and_reports(store):
+    job = TrainingJob(QUICK, "quick", store, small_data, TrainingQueue(1)).start()
+    job.join(timeout=120)
+    assert job.state is JobState.FINISHED, job.error
+    outcome = job.outcome
+    assert outcome.model_name == "quick" and store.active().name == "quick"
+    assert 0.5 < outcome.test_accuracy <= 1 and outcome.confusion.sum() == 500
+    assert len(outcome.mistakes) == min(30, 500 - outcome.confusion.trace())
+    snapshot = job.progress.snapshot()
+    assert len(snapshot.epochs) == 2 and snapshot.fraction == 1.0
+    assert len(snapshot.batch_curve()) == 2 * 20  # 2,000 training images, 100 per batch, two epochs
+
+
+def test_stop_keeps_the_partly_trained_model(store):
+    job = TrainingJob(LONG, "long", store, small_data, TrainingQueue(1)).start()
+    _wait_for(lambda: len(job.progress.snapshot().batches) >= 5)
+    job.stop()
+    job.join(timeout=60)
+    assert job.state is JobState.STOPPED and job.outcome.stopped
+    assert job.outcome.epochs_completed < 100 and store.get("long").metadata["status"] == "stopped"
+
+
+def test_failures_in_the_worker_reach_the_page(store):
+    job = TrainingJob(QUICK, "broken", store, broken_data, TrainingQueue(1)).start()
+    job.join(timeout=120)
+    assert job.state is JobState.FAILED and "no MNIST here" in job.error
+    assert [m.name for m in store.list()] == ["default"]
+
+
+def test_queue_runs_one_at_a_time_and_a_waiting_job_can_be_cancelled(store):
+    slots = TrainingQueue(1)
+    first = TrainingJob(LONG, "first", store, small_data, slots).start()
+    second = TrainingJob(QUICK, "second", store, small_data, slots).start()
+    _wait_for(lambda: first.state is JobState.RUNNING)
+    assert second.state is JobState.QUEUED and second.queue_position == 1
+    second.stop()
+    second.join(timeout=10)
+    assert second.state is JobState.CANCELLED
+    first.stop()
+    first.join(timeout=60)
+    assert slots.running == 0
+
+
+def test_queue_order_is_first_come_first_served():
+    slots, order, cancelled = TrainingQueue(1), [], threading.Event()
+    assert slots.acquire("a", cancelled)
+    waiting = [threading.Thread(target=lambda t=t: (slots.acquire(t, cancelled), order.append(t))) for t in "bc"]
+    waiting[0].start()
+    _wait_for(lambda: slots.position("b") == 1)
+    waiting[1].start()
+    _wait_for(lambda: slots.position("c") == 2)
+    slots.release()
+    _wait_for(lambda: order == ["b"])
+    slots.release()
+    _wait_for(lambda: order == ["b", "c"])
+
+
+def _wait_for(condition, seconds: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("condition not reached in time")
+        time.sleep(0.05)
