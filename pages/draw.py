@@ -64,9 +64,9 @@ def drawing_area() -> None:
     """Only this part reruns on every stroke, so the answer comes back fast."""
     canvas_col, answer_col = st.columns([1, 1])
     with canvas_col:
-        width = st.slider("Stroke width", 6, 40, 20, key="stroke_width", persist_state="session")
+        st.space("small")  # room for the canvas toolbar, which floats above the canvas
         result = st_canvas(
-            stroke_width=width,
+            stroke_width=st.session_state.get("stroke_width", 20),
             stroke_color="#FFFFFF",
             background_color="#000000",
             height=CANVAS_SIDE,
@@ -75,6 +75,7 @@ def drawing_area() -> None:
             return_image_data=True,
             key="canvas",
         )
+        st.slider("Stroke width", 6, 40, 20, key="stroke_width", persist_state="session")
         st.caption(
             "Draw one digit, large and centred or not: the network's input is made the way MNIST's was. "
             "Undo and clear are in the canvas toolbar."

@@ -24,59 +24,6 @@ st.title("Train a network")
 job: TrainingJob | None = st.session_state.get("training_job")
 busy = job is not None and job.state.active
 
-with st.container(border=True):
-    left, right = st.columns(2)
-    with left:
-        layers = st.slider("Hidden layers", 1, 8, 2, key="hidden_layers", **KEEP)
-        units = st.select_slider("Units per layer", UNIT_CHOICES, 512, key="units", **KEEP)
-        epochs = st.slider("Epochs", 1, 100, 10, key="epochs", **KEEP)
-        batch_size = st.select_slider("Batch size", BATCH_CHOICES, 128, key="batch_size", **KEEP)
-        learning_rate = st.select_slider("Learning rate", RATE_CHOICES, 0.001, key="learning_rate", **KEEP)
-    with right:
-        optimizer = st.selectbox(
-            "Optimizer", list(OPTIMIZER_LABELS), index=3, format_func=OPTIMIZER_LABELS.get, key="optimizer", **KEEP
-        )
-        activation = st.radio(
-            "Activation",
-            ACTIVATIONS,
-            format_func=lambda a: {"relu": "ReLU"}.get(a, a),
-            horizontal=True,
-            key="activation",
-            **KEEP,
-        )
-        dropout = st.slider("Dropout", 0.0, 0.9, 0.2, 0.05, key="dropout", **KEEP)
-        validation = st.slider("Validation fraction", 0.05, 0.3, 0.1, 0.05, key="validation", **KEEP)
-        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed", **KEEP)
-    if optimizer == "sgd" and learning_rate < 0.01:
-        st.caption("Plain gradient descent learns slowly at small rates: try 0.03-0.3.")
-
-config = TrainingConfig(
-    hidden_layers=layers,
-    units=units,
-    activation=activation,
-    dropout=dropout,
-    optimizer=optimizer,
-    learning_rate=learning_rate,
-    batch_size=batch_size,
-    epochs=epochs,
-    validation_fraction=validation,
-    seed=int(seed),
-)
-with st.expander(f"Network: {config.architecture} — {config.parameter_count:,} parameters", expanded=not busy):
-    st.graphviz_chart(network_dot(config), width="stretch")
-
-name = st.text_input("Model name", placeholder=f"mlp-{config.architecture}", max_chars=64, key="model_name")
-if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=busy):
-    store = model_store()
-    base = name.strip() or f"mlp-{config.architecture}-{datetime.now():%Y%m%d-%H%M%S}"
-    try:
-        job = TrainingJob(config, base, store).start()
-    except ValueError as error:  # e.g. a name with no usable characters
-        st.error(str(error))
-    else:
-        st.session_state["training_job"] = job
-        busy = True
-
 
 def progress_text(job: TrainingJob) -> str:
     latest = job.progress.snapshot().latest
@@ -90,14 +37,14 @@ def progress_text(job: TrainingJob) -> str:
     )
 
 
-@st.fragment(run_every=POLL_SECONDS if busy else None)
 def live_view() -> None:
     """Redrawn every POLL_SECONDS while training; the training thread never waits for it."""
     job: TrainingJob | None = st.session_state.get("training_job")
     if job is None:
         return
     snapshot = job.progress.snapshot()
-    st.subheader(f"Training {job.name}: {job.config.architecture}")
+    st.subheader("Live training curves")
+    st.caption(f"{job.name} · {job.config.architecture} · {job.config.parameter_count:,} parameters")
     st.progress(snapshot.fraction, text=progress_text(job))
     if job.state.active:
         label = "Cancel" if job.state is JobState.QUEUED else "Stop"
@@ -115,7 +62,48 @@ def live_view() -> None:
     st.session_state["polling"] = job.state.active
 
 
-live_view()
+settings, stage = st.columns([1, 2], gap="large")
+with settings:
+    layers = st.slider("Hidden layers", 1, 8, 2, key="hidden_layers", **KEEP)
+    units = st.select_slider("Units per layer", UNIT_CHOICES, 512, key="units", **KEEP)
+    epochs = st.slider("Epochs", 1, 100, 10, key="epochs", **KEEP)
+    with st.expander("More settings", expanded=False):
+        batch_size = st.select_slider("Batch size", BATCH_CHOICES, 128, key="batch_size", **KEEP)
+        learning_rate = st.select_slider("Learning rate", RATE_CHOICES, 0.001, key="learning_rate", **KEEP)
+        optimizer = st.selectbox(
+            "Optimizer", list(OPTIMIZER_LABELS), index=3, format_func=OPTIMIZER_LABELS.get, key="optimizer", **KEEP
+        )
+        if optimizer == "sgd" and learning_rate < 0.01:
+            st.caption("Plain gradient descent learns slowly at small rates: try 0.03-0.3.")
+        activation = st.radio(
+            "Activation", ACTIVATIONS, format_func=lambda a: {"relu": "ReLU"}.get(a, a), horizontal=True,
+            key="activation", **KEEP,
+        )  # fmt: skip
+        dropout = st.slider("Dropout", 0.0, 0.9, 0.2, 0.05, key="dropout", **KEEP)
+        validation = st.slider("Validation fraction", 0.05, 0.3, 0.1, 0.05, key="validation", **KEEP)
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed", **KEEP)
+    config = TrainingConfig(
+        hidden_layers=layers, units=units, activation=activation, dropout=dropout, optimizer=optimizer,
+        learning_rate=learning_rate, batch_size=batch_size, epochs=epochs, validation_fraction=validation,
+        seed=int(seed),
+    )  # fmt: skip
+    name = st.text_input("Model name", placeholder=f"mlp-{config.architecture}", max_chars=64, key="model_name")
+    if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=busy, width="stretch"):
+        base = name.strip() or f"mlp-{config.architecture}-{datetime.now():%Y%m%d-%H%M%S}"
+        try:
+            job = TrainingJob(config, base, model_store()).start()
+        except ValueError as error:  # e.g. a name with no usable characters
+            st.error(str(error))
+        else:
+            st.session_state["training_job"] = job
+            busy = True
+
+with stage:
+    with st.expander(f"Network: {config.architecture} — {config.parameter_count:,} parameters", expanded=not busy):
+        st.graphviz_chart(network_dot(config), width="stretch")
+    if job is None:
+        st.info("Choose the layers, units and epochs, then press **Train**: the loss curves appear here, live.")
+    st.fragment(run_every=POLL_SECONDS if busy else None)(live_view)()
 
 if job is not None and not job.state.active:
     if job.state is JobState.FAILED:

@@ -47,10 +47,10 @@ def test_train_sliders_update_the_architecture_before_training(app):
     open_page(app, "train")
     labels = {widget.label for widget in [*app.slider, *app.select_slider]}
     assert {"Hidden layers", "Units per layer", "Epochs", "Batch size", "Learning rate", "Dropout"} <= labels
-    assert app.expander[0].label.startswith("Network: 784-512-512-10 — 669,706 parameters")
+    assert app.expander[1].label.startswith("Network: 784-512-512-10 — 669,706 parameters")
     app.slider(key="hidden_layers").set_value(3).run()
     app.select_slider(key="units").set_value(64).run()
-    assert app.expander[0].label.startswith("Network: 784-64-64-64-10 — 59,210 parameters")
+    assert app.expander[1].label.startswith("Network: 784-64-64-64-10 — 59,210 parameters")
     assert app.selectbox(key="optimizer").options[0] == "Gradient descent (plain SGD)"
 
 

@@ -7,30 +7,35 @@ import numpy as np
 import pandas as pd
 
 METRIC_TITLES = {"loss": "Loss (cross-entropy)", "accuracy": "Accuracy"}
+COMPACT_LEGEND = alt.Legend(orient="top", title=None, columns=3, columnPadding=6, symbolSize=50)
+LOSS_TICKS = [0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10]
 
 
 def training_curves(batches: pd.DataFrame, epochs: pd.DataFrame, metric: str) -> alt.Chart:
     """Per-batch training curve (smoothed) with per-epoch training and validation points on top."""
-    rows = [batches.assign(series="training (per batch, smoothed)")[["epoch", metric, "series"]]]
+    rows = [batches.assign(series="batch")[["epoch", metric, "series"]]]
     if len(epochs):
-        rows.append(epochs.assign(series="training (epoch mean)")[["epoch", metric, "series"]])
+        rows.append(epochs.assign(series="epoch")[["epoch", metric, "series"]])
         validation = epochs[["epoch", f"val_{metric}"]].rename(columns={f"val_{metric}": metric})
         rows.append(validation.dropna().assign(series="validation"))
     data = pd.concat(rows, ignore_index=True)
     colours = alt.Scale(
-        domain=["training (per batch, smoothed)", "training (epoch mean)", "validation"],
+        domain=["batch", "epoch", "validation"],
         range=["#93c5fd", "#1d4ed8", "#f97316"],
     )
-    y_scale = alt.Scale(zero=False, type="log" if metric == "loss" else "linear")
+    if metric == "loss":  # falls over orders of magnitude: log scale, round ticks
+        y = alt.Y("loss:Q", title=METRIC_TITLES[metric], scale=alt.Scale(type="log"), axis=alt.Axis(values=LOSS_TICKS))
+    else:
+        y = alt.Y(f"{metric}:Q", title=METRIC_TITLES[metric], scale=alt.Scale(zero=False))
     base = alt.Chart(data).encode(
         x=alt.X("epoch:Q", title="Epoch"),
-        y=alt.Y(f"{metric}:Q", title=METRIC_TITLES[metric], scale=y_scale),
-        color=alt.Color("series:N", scale=colours, legend=alt.Legend(orient="bottom", title=None)),
+        y=y,
+        color=alt.Color("series:N", scale=colours, legend=COMPACT_LEGEND),
         tooltip=["series:N", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip(f"{metric}:Q", format=".4f")],
     )
-    curve = base.transform_filter(alt.datum.series == "training (per batch, smoothed)").mark_line()
-    points = base.transform_filter(alt.datum.series != "training (per batch, smoothed)").mark_line(point=True)
-    return (curve + points).properties(height=260)
+    curve = base.transform_filter(alt.datum.series == "batch").mark_line()
+    points = base.transform_filter(alt.datum.series != "batch").mark_line(point=True)
+    return (curve + points).properties(height=280)
 
 
 def history_overlay(histories: dict[str, dict[str, list[float]]], metric: str) -> alt.Chart:
