@@ -8,7 +8,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class BatchEvent:
-    """One mini-batch done. ``loss``/``accuracy`` are this batch's own, not the epoch's running mean."""
+    """Mini-batches done, up to ``batch``; ``loss``/``accuracy`` are those batches' own means.
+
+    Training runs several batches per call into TensorFlow, so one event may cover a few
+    batches (those since the previous event), never the epoch's running mean.
+    """
 
     epoch: int  # 0-based
     batch: int  # 0-based within the epoch

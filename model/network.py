@@ -7,11 +7,16 @@ import keras
 from model.config import TrainingConfig
 from utils.mnist import N_CLASSES, N_PIXELS
 
+MAX_STEPS_PER_EXECUTION = 16
+REPORTS_PER_EPOCH = 25  # at least this many live-curve points per epoch
 
-def build_network(config: TrainingConfig) -> keras.Model:
+
+def build_network(config: TrainingConfig, steps_per_epoch: int | None = None) -> keras.Model:
     """784 inputs -> ``hidden_layers`` x ``units`` -> 10 softmax outputs, compiled.
 
     Seeds Keras' global generators first, so the same config gives the same weights.
+    Compiled with XLA and several batches per call into TensorFlow: a CPU epoch of the
+    reference network drops from 3.2 s to 2.2 s here (bench/training_throughput.py).
     """
     keras.utils.set_random_seed(config.seed)
     layers: list[keras.layers.Layer] = [keras.Input(shape=(N_PIXELS,), name="pixels")]
@@ -25,8 +30,17 @@ def build_network(config: TrainingConfig) -> keras.Model:
         optimizer=make_optimizer(config),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution(steps_per_epoch),
+        jit_compile=True,
     )
     return network
+
+
+def steps_per_execution(steps_per_epoch: int | None) -> int:
+    """Batches per call: as many as possible while the curves still get REPORTS_PER_EPOCH points an epoch."""
+    if not steps_per_epoch:
+        return 1
+    return max(1, min(MAX_STEPS_PER_EXECUTION, steps_per_epoch // REPORTS_PER_EPOCH))
 
 
 def make_optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:

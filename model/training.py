@@ -25,8 +25,8 @@ EXPLODED_LOSS = 1e3  # a random guess scores ln(10) = 2.3; a loss this large mea
 class LiveMetrics(keras.callbacks.Callback):
     """Reports every batch and epoch to listeners; honours a stop flag; halts on NaN loss.
 
-    Keras logs running means over the epoch; each batch's own value is recovered from
-    consecutive means, so curves show what the optimiser actually saw.
+    Keras logs running means over the epoch; the value of the batches since the last
+    report is recovered from consecutive means, so curves show what the optimiser saw.
     """
 
     def __init__(
@@ -64,6 +64,7 @@ class LiveMetrics(keras.callbacks.Callback):
             self.model.stop_training = True
             return
         steps, samples, batch_size = self.params["steps"], self.samples, self.batch_size
+        batch = min(batch, steps - 1)  # the last call of an epoch may run fewer batches than it is numbered for
         seen = min((batch + 1) * batch_size, samples) if samples and batch_size else batch + 1
         size = seen - self._seen
         sums = (mean_loss * seen, mean_accuracy * seen)
@@ -136,7 +137,7 @@ def train(
     stop: threading.Event | None = None,
 ) -> TrainingResult:
     """Train a fresh network on ``data``; score it on the test set unless it diverged."""
-    network = build_network(config)
+    network = build_network(config, math.ceil(len(data.x_train) / config.batch_size))
     live = LiveMetrics(listeners, stop, config.batch_size, len(data.x_train))
     started = time.perf_counter()
     network.fit(

@@ -1,0 +1,186 @@
+"""Seconds per epoch of the reference network on full MNIST, three ways, interleaved.
+
+A: the project's own path (``model.training.train`` with the live-curve listener the app uses);
+B: the plain Keras tutorial way (``model.fit`` with default settings);
+C: the same network in PyTorch (bench-only dependency: ``pip install -r bench/requirements.txt``).
+
+784-512-512-10, ReLU, dropout 0.2, batch 128, RMSprop 1e-3, 54,000 training and 6,000
+validation images, validation scored every epoch in all three. Each run is its own
+process (A B C A B C ...); the first epoch (tracing, warm-up) is not counted. Also
+reports test accuracy after the same number of epochs and each run's peak RSS.
+
+    MNIST_PATH=../shared/data/mnist.npz python -m bench.training_throughput [--repeats 3 --epochs 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+from bench.appserver import PROJECT_ROOT
+
+VARIANTS = {"A": "project train()", "B": "plain model.fit", "C": "PyTorch"}
+
+
+def run_a(epochs: int) -> dict:
+    from model.config import TrainingConfig
+    from model.events import EpochEvent
+    from model.progress import TrainingProgress
+    from model.training import train
+    from utils.mnist import load_mnist
+
+    config = TrainingConfig(epochs=epochs)
+    data = load_mnist(config.validation_fraction, config.seed)
+    progress = TrainingProgress()
+    result = train(config, data, [progress])
+    seconds = [event.seconds for event in progress.snapshot().epochs if isinstance(event, EpochEvent)]
+    return {"epoch_seconds": seconds, "test_accuracy": result.test_accuracy}
+
+
+def run_b(epochs: int) -> dict:
+    import keras
+
+    from utils.mnist import load_mnist
+
+    data = load_mnist(0.1, 0)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((784,)),
+            keras.layers.Dense(512, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(512, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.RMSprop(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    clock = EpochClock()
+    model.fit(data.x_train, data.y_train, batch_size=128, epochs=epochs, validation_data=(data.x_val, data.y_val),
+              verbose=0, callbacks=[clock.keras_callback()])  # fmt: skip
+    _, accuracy = model.evaluate(data.x_test, data.y_test, verbose=0)
+    return {"epoch_seconds": clock.seconds, "test_accuracy": float(accuracy)}
+
+
+def run_c(epochs: int) -> dict:
+    import torch
+    from torch import nn
+
+    from utils.mnist import load_mnist
+
+    torch.manual_seed(0)
+    data = load_mnist(0.1, 0)
+    x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
+    model = nn.Sequential(
+        nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.2),
+        nn.Linear(512, 512), nn.ReLU(), nn.Dropout(0.2),
+        nn.Linear(512, 10),
+    )  # fmt: skip
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)  # Keras' RMSprop defaults
+    loss_fn = nn.CrossEntropyLoss()
+
+    def accuracy(x, y) -> float:
+        model.eval()
+        with torch.no_grad():
+            return float((model(torch.from_numpy(x)).argmax(1) == torch.from_numpy(y)).float().mean())
+
+    seconds = []
+    for _ in range(epochs):
+        started = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(x_train))
+        for start in range(0, len(order), 128):
+            batch = order[start : start + 128]
+            optimizer.zero_grad()
+            loss = loss_fn(model(x_train[batch]), y_train[batch])
+            loss.backward()
+            optimizer.step()
+        accuracy(data.x_val, data.y_val)
+        seconds.append(time.perf_counter() - started)
+    return {"epoch_seconds": seconds, "test_accuracy": accuracy(data.x_test, data.y_test)}
+
+
+class EpochClock:
+    """Wall time of each epoch, validation included, for the plain Keras run."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self._started = 0.0
+
+    def keras_callback(self):
+        import keras
+
+        clock = self
+
+        class Clock(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                clock._started = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                clock.seconds.append(time.perf_counter() - clock._started)
+
+        return Clock()
+
+
+def child(variant: str, epochs: int) -> None:
+    result = {"A": run_a, "B": run_b, "C": run_c}[variant](epochs)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=4, help="per run; the first is not timed")
+    parser.add_argument("--variants", default="ABC")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.epochs)
+        return
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    runs: dict[str, list[dict]] = {variant: [] for variant in args.variants}
+    for repeat in range(args.repeats):
+        for variant in args.variants:
+            command = [
+                sys.executable,
+                "-m",
+                "bench.training_throughput",
+                "--child",
+                variant,
+                "--epochs",
+                str(args.epochs),
+            ]
+            done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True)
+            line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
+            runs[variant].append(json.loads(line[len("RESULT ") :]))
+            timed = runs[variant][-1]["epoch_seconds"][1:]
+            print(
+                f"run {repeat + 1} {variant} ({VARIANTS[variant]}): {statistics.median(timed):.2f} s/epoch", flush=True
+            )
+
+    medians = {}
+    for variant, results in runs.items():
+        per_epoch = [seconds for result in results for seconds in result["epoch_seconds"][1:]]
+        medians[variant] = statistics.median(per_epoch)
+        accuracy = statistics.median(result["test_accuracy"] for result in results)
+        rss = max(result["peak_rss_mb"] for result in results)
+        print(
+            f"{variant} {VARIANTS[variant]:16s} {medians[variant]:5.2f} s/epoch (min {min(per_epoch):.2f}, "
+            f"max {max(per_epoch):.2f}, n={len(per_epoch)})  test accuracy {accuracy:.2%}  peak RSS {rss:.0f} MB"
+        )
+    if "A" in medians and "B" in medians:
+        print(f"A/B = {medians['A'] / medians['B']:.3f}")
+    if "A" in medians and "C" in medians:
+        print(f"A/C = {medians['A'] / medians['C']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
