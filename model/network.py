@@ -11,7 +11,7 @@ MAX_STEPS_PER_EXECUTION = 16
 REPORTS_PER_EPOCH = 25  # at least this many live-curve points per epoch
 
 
-def build_network(config: TrainingConfig, steps_per_epoch: int | None = None) -> keras.Model:
+def build_network(config: TrainingConfig, steps_per_epoch: int | None = None, jit_compile: bool = True) -> keras.Model:
     """784 inputs -> ``hidden_layers`` x ``units`` -> 10 softmax outputs, compiled.
 
     Seeds Keras' global generators first, so the same config gives the same weights.
@@ -31,7 +31,7 @@ def build_network(config: TrainingConfig, steps_per_epoch: int | None = None) ->
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution(steps_per_epoch),
-        jit_compile=True,
+        jit_compile=jit_compile,
     )
     return network
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import keras
 
 from model.config import TrainingConfig
+from model.devices import choose_strategy
 from model.events import BatchEvent, EpochEvent, Listener, TrainingEvent
 from model.inference import evaluate
 from model.network import build_network
@@ -137,7 +138,11 @@ def train(
     stop: threading.Event | None = None,
 ) -> TrainingResult:
     """Train a fresh network on ``data``; score it on the test set unless it diverged."""
-    network = build_network(config, math.ceil(len(data.x_train) / config.batch_size))
+    strategy = choose_strategy()
+    with strategy.scope():  # XLA cannot compile across the replicas of a mirrored model
+        network = build_network(
+            config, math.ceil(len(data.x_train) / config.batch_size), jit_compile=strategy.num_replicas_in_sync == 1
+        )
     live = LiveMetrics(listeners, stop, config.batch_size, len(data.x_train))
     started = time.perf_counter()
     network.fit(
