@@ -40,7 +40,10 @@ def preprocess_digit(image: np.ndarray) -> np.ndarray | None:
 
 def to_luminance(image: np.ndarray) -> np.ndarray:
     """Any supported array to a float32 (H, W) luminance map in [0, 1]."""
-    array = np.asarray(image)
+    try:
+        array = np.asarray(image)
+    except (ValueError, TypeError) as error:  # ragged nested lists and the like
+        raise ImageError(f"not an image array ({error})") from error
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
