@@ -11,6 +11,7 @@ import json
 import os
 import re
 import uuid
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,6 +58,7 @@ class ModelInfo:
     path: Path
     metadata: dict[str, Any]
     builtin: bool = False
+    problem: str | None = None  # why it cannot be used, when that is known without loading it
 
     @property
     def config(self) -> TrainingConfig | None:
@@ -142,7 +144,8 @@ class ModelStore:
                     raise ValueError("not a JSON object")
             except (OSError, ValueError) as error:
                 metadata = {"problem": f"metadata unreadable: {error}"}
-            found.append(ModelInfo(name, model_path, metadata, builtin))
+            problem = metadata.get("problem") or _archive_problem(model_path)
+            found.append(ModelInfo(name, model_path, metadata, builtin, problem))
         return found
 
     def get(self, name: str) -> ModelInfo:
@@ -248,6 +251,17 @@ def load_network(path: str | os.PathLike, label: str | None = None) -> keras.Mod
             f"an MNIST network takes ({N_PIXELS},) and gives ({N_CLASSES},)"
         )
     return network
+
+
+def _archive_problem(path: Path) -> str | None:
+    """A cheap look inside the .keras zip (no TensorFlow): is it an archive with a model config?"""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "config.json" not in archive.namelist():
+                return "model file damaged: no config.json inside"
+    except (OSError, zipfile.BadZipFile) as error:
+        return f"model file damaged: {error}"
+    return None
 
 
 def _atomic_write(target: Path, write: Callable[[str], Any]) -> None:

@@ -35,7 +35,7 @@ def row(info) -> dict:
         "batch": config.batch_size if config else None,
         "training time (s)": round(seconds, 1) if seconds is not None else None,
         "created": info.created_at.replace("T", " ")[:19],
-        "note": info.metadata.get("problem") or ("stopped early" if stopped else ""),
+        "note": f"cannot be used: {info.problem}" if info.problem else ("stopped early" if stopped else ""),
     }
 
 

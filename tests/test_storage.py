@@ -126,7 +126,15 @@ def test_broken_metadata_is_listed_with_a_problem(store):
     info = _save(store, "halfmeta", "2026-01-01T00:00:00+00:00")
     info.path.with_suffix(".json").write_text("{ not json", encoding="utf-8")
     listed = store.get("halfmeta")
-    assert "metadata unreadable" in listed.metadata["problem"] and listed.config is None
+    assert "metadata unreadable" in listed.problem and listed.config is None
+
+
+def test_damaged_model_file_is_listed_with_a_problem_and_others_stay_usable(store):
+    _save(store, "good", "2026-01-01T00:00:00+00:00")
+    damaged = _save(store, "damaged", "2026-01-02T00:00:00+00:00")
+    damaged.path.write_bytes(damaged.path.read_bytes()[:100])  # truncated, as by a full disk
+    assert "model file damaged" in store.get("damaged").problem
+    assert store.get("good").problem is None and store.load("good") is not None
 
 
 def test_storage_folder_from_environment(tmp_path, monkeypatch):
