@@ -1,7 +1,8 @@
 """Latency of one prediction from a 280x280 RGBA canvas array: preprocessing + forward pass.
 
 Compares the project's path (direct model call) with ``model.predict`` on the same input,
-interleaved, and prints medians and p95 in milliseconds.
+interleaved, and prints medians and p95 in milliseconds; then the batch throughput of both
+on the 10,000 test images.
 
     MNIST_PATH=../shared/data/mnist.npz python -m bench.prediction_latency [--calls 1000]
 """
@@ -57,6 +58,27 @@ def main() -> None:
         median, p95 = np.median(values), np.percentile(values, 95)
         print(f"{name:24s} median {median:7.2f} ms   p95 {p95:7.2f} ms   n={len(values)}")
     print(f"digit predicted: {direct()}")
+    batch_throughput(network)
+
+
+def batch_throughput(network, repeats: int = 5) -> None:
+    """Images per second on the 10,000 test images: the project's batched path against ``model.predict``."""
+    from model.inference import predict_batch
+    from utils.mnist import load_raw, to_model_input
+
+    rows = to_model_input(load_raw().x_test)
+    paths = {"predict_batch (project)": lambda: predict_batch(network, rows),
+             "model.predict": lambda: network.predict(rows, batch_size=2048, verbose=0)}  # fmt: skip
+    seconds: dict[str, list[float]] = {name: [] for name in paths}
+    for path in paths.values():
+        path()  # warm-up
+    for _ in range(repeats):
+        for name, path in paths.items():
+            started = time.perf_counter()
+            path()
+            seconds[name].append(time.perf_counter() - started)
+    for name, values in seconds.items():
+        print(f"{name:24s} {len(rows) / np.median(values):9,.0f} images/s (median of {repeats}, 10,000 test images)")
 
 
 if __name__ == "__main__":
