@@ -79,8 +79,10 @@ def run_train(args: argparse.Namespace, store: ModelStore) -> int:
         validation_fraction=args.val_split,
         seed=args.seed,
     )
-    name = args.name or f"mlp-{config.architecture}-{datetime.now():%Y%m%d-%H%M%S}"
-    name = store.unique_name(name) if not args.name else name
+    if args.name:
+        name = store.check_new_name(args.name)  # refuse a taken name now, not after training
+    else:
+        name = store.unique_name(f"mlp-{config.architecture}-{datetime.now():%Y%m%d-%H%M%S}")
     data = load_mnist(config.validation_fraction, config.seed).limit(args.max_train, args.max_test)
     print(
         f"training {config.architecture} ({config.parameter_count:,} parameters) on {len(data.x_train):,} images, "

@@ -173,15 +173,20 @@ class ModelStore:
 
     # -- writing -----------------------------------------------------------------
 
-    def save(self, network: keras.Model, name: str, metadata: dict[str, Any]) -> ModelInfo:
-        """Write model then metadata atomically; the new model becomes the active one."""
+    def check_new_name(self, name: str) -> str:
+        """The safe form of ``name`` if a model may be saved under it; raises before any work is done."""
         name = safe_name(name)
         if name == DEFAULT_MODEL_NAME and not self._root_is_pretrained:
             raise ModelExistsError(f"{DEFAULT_MODEL_NAME!r} is reserved for the pretrained model; choose another name")
+        if (self.root / f"{name}.json").exists() or (self.root / f"{name}.keras").exists():
+            raise ModelExistsError(f"a model named {name!r} already exists; choose another name or delete it first")
+        return name
+
+    def save(self, network: keras.Model, name: str, metadata: dict[str, Any]) -> ModelInfo:
+        """Write model then metadata atomically; the new model becomes the active one."""
+        name = self.check_new_name(name)
         self.root.mkdir(parents=True, exist_ok=True)
         model_path, meta_path = self.root / f"{name}.keras", self.root / f"{name}.json"
-        if meta_path.exists() or model_path.exists():
-            raise ModelExistsError(f"a model named {name!r} already exists; choose another name or delete it first")
         metadata = {**metadata, "name": name}
         metadata.setdefault("created_at", utc_now())
         _atomic_write(model_path, network.save)

@@ -50,6 +50,7 @@ names = [info.name for info in models]
 chosen = st.multiselect("Models to overlay", names, default=[active] if active in names else names[:1])
 histories = {info.name: info.history for info in models if info.name in chosen}
 if histories:
+    st.caption("Solid lines: training; dashed lines: validation. One point per epoch.")
     loss_col, accuracy_col = st.columns(2)
     loss_col.altair_chart(history_overlay(histories, "loss"), width="stretch")
     accuracy_col.altair_chart(history_overlay(histories, "accuracy"), width="stretch")

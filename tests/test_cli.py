@@ -92,5 +92,7 @@ def test_predict_json_blank_and_unreadable(tmp_path, images):
 def test_bad_arguments_exit_with_a_message(tmp_path):
     done = run_cli("train", "--layers", "9", models_dir=tmp_path)
     assert done.returncode == 2 and "hidden_layers must be between 1 and 8" in done.stderr
+    reserved = run_cli("train", "--name", "default", "--epochs", "1", models_dir=tmp_path)
+    assert reserved.returncode == 2 and "reserved" in reserved.stderr and "epoch" not in reserved.stdout
     missing = run_cli("evaluate", "--model", "nope", models_dir=tmp_path)
     assert missing.returncode == 2 and "no saved model named 'nope'" in missing.stderr

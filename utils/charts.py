@@ -52,8 +52,8 @@ def history_overlay(histories: dict[str, dict[str, list[float]]], metric: str) -
         .encode(
             x=alt.X("epoch:Q", title="Epoch"),
             y=alt.Y(f"{metric}:Q", title=METRIC_TITLES[metric], scale=alt.Scale(zero=False)),
-            color=alt.Color("model:N", legend=alt.Legend(orient="bottom")),
-            strokeDash=alt.StrokeDash("kind:N", legend=alt.Legend(orient="bottom", title=None)),
+            color=alt.Color("model:N", legend=alt.Legend(orient="top", title=None, columns=1, labelLimit=320)),
+            strokeDash=alt.StrokeDash("kind:N", legend=None),  # the page says: solid training, dashed validation
             tooltip=["model:N", "kind:N", "epoch:Q", alt.Tooltip(f"{metric}:Q", format=".4f")],
         )
         .properties(height=280)
