@@ -38,7 +38,7 @@ def progress_text(job: TrainingJob) -> str:
 
 
 def live_view() -> None:
-    """Redrawn every POLL_SECONDS while training; the training thread never waits for it."""
+    """Redrawn every POLL_SECONDS while training; the training process never waits for it."""
     job: TrainingJob | None = st.session_state.get("training_job")
     if job is None:
         return
