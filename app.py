@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from model.storage import ModelStorageError, ModelStore
+from model.storage import ModelStorageError
+from utils.resources import model_store
 from utils.shell import app_shell
 
 st.set_page_config(page_title="MNIST MLP Lab", page_icon=":material/draw:", layout="wide")
@@ -23,12 +24,11 @@ def show_active_model() -> None:
     with st.sidebar:
         st.caption("Active model")
         try:
-            info = ModelStore().active()
+            info = model_store().active()
         except ModelStorageError as error:
             st.error(str(error))
             return
-        accuracy = f"{info.test_accuracy:.2%}" if info.test_accuracy is not None else "not scored"
-        st.markdown(f"**{info.name}**  \n`{info.architecture}`  \nTest accuracy: **{accuracy}**")
+        st.markdown(f"**{info.name}**  \n`{info.architecture}`  \nTest accuracy: **{info.accuracy_label}**")
 
 
 navigation = st.navigation(PAGES)

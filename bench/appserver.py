@@ -63,3 +63,19 @@ def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60) -> No
         except OSError:
             time.sleep(0.05)
     raise ServerDidNotStart(f"the Streamlit server at {url} did not start (exit code {process.poll()})")
+
+
+def draw_on_canvas(page, strokes: list[list[tuple[float, float]]], steps: int = 8) -> None:
+    """Draw with the mouse on the app's canvas; points are fractions of its width and height."""
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    if box is None:
+        raise AssertionError("the drawing canvas is not on the page")
+    for stroke in strokes:
+        x, y = stroke[0]
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=steps)
+        page.mouse.up()

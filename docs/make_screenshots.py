@@ -12,21 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.appserver import CHROMIUM, CHROMIUM_FLAGS, running_app
+from bench.appserver import CHROMIUM, CHROMIUM_FLAGS, draw_on_canvas, running_app
 
 OUT = Path(__file__).resolve().parent / "screenshots"
 SEVEN = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]
-
-
-def draw(page, points) -> None:
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + points[0][0] * box["width"], box["y"] + points[0][1] * box["height"])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=12)
-    page.mouse.up()
 
 
 def main() -> None:
@@ -53,7 +42,7 @@ def main() -> None:
             page.goto(f"{url}/draw")
             page.locator("canvas.upper-canvas").first.wait_for()
             page.wait_for_timeout(1500)
-            draw(page, SEVEN)
+            draw_on_canvas(page, [SEVEN], steps=12)
             page.locator("[data-testid=stMetric]").first.wait_for()
             page.wait_for_timeout(1500)
             page.screenshot(path=str(OUT / f"draw-{view}.png"), full_page=True)

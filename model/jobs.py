@@ -12,7 +12,6 @@ import multiprocessing
 import os
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -136,7 +135,6 @@ class TrainingJob:
         self.state = JobState.QUEUED
         self.error: str | None = None
         self.outcome: JobOutcome | None = None
-        self.started_at = time.time()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"train-{name}", daemon=True)
 

@@ -72,6 +72,11 @@ class ModelInfo:
         return self.metadata.get("test_accuracy")
 
     @property
+    def accuracy_label(self) -> str:
+        """Test accuracy for people: '98.16%', or 'not scored'."""
+        return f"{self.test_accuracy:.2%}" if self.test_accuracy is not None else "not scored"
+
+    @property
     def created_at(self) -> str:
         return str(self.metadata.get("created_at", ""))
 

@@ -26,10 +26,9 @@ else:
     config = info.config
     if config is not None:
         st.graphviz_chart(network_dot(config), width="stretch")
-        accuracy = f"{info.test_accuracy:.2%}" if info.test_accuracy is not None else "not scored"
         st.caption(
             f"**{info.name}**: {config.architecture}, {config.parameter_count:,} trainable parameters, "
-            f"{config.activation} activations, test accuracy {accuracy}."
+            f"{config.activation} activations, test accuracy {info.accuracy_label}."
         )
 
 st.subheader("Where to start")

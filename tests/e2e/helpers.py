@@ -23,21 +23,6 @@ def no_exception(page: Page) -> None:
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
 
-def draw(page: Page, strokes: list[list[tuple[float, float]]]) -> None:
-    """Draw with the mouse on the drawing canvas; points are fractions of its width and height."""
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    assert box is not None, "the drawing canvas is not on the page"
-    for stroke in strokes:
-        x, y = stroke[0]
-        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=8)
-        page.mouse.up()
-
-
 def metric_value(page: Page, label: str) -> str:
     metric = page.locator("[data-testid=stMetric]").filter(has_text=label).first
     return metric.locator("[data-testid=stMetricValue]").inner_text().strip()

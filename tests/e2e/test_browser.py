@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
-from bench.appserver import running_app
-from tests.e2e.helpers import APP_TIMEOUT, draw, metric_value, no_exception, open_page, wait_idle
+from bench.appserver import draw_on_canvas, running_app
+from tests.e2e.helpers import APP_TIMEOUT, metric_value, no_exception, open_page, wait_idle
 
 PAGES = {"": "MNIST MLP Lab", "train": "Train a network", "draw": "Draw a digit", "explore": "Explore MNIST",
          "models": "Models"}  # fmt: skip
@@ -52,12 +52,12 @@ def test_drawing_a_one_and_a_zero(page, server):
     open_page(page, f"{server}/draw")
     expect(page.get_by_text("Draw a digit (0-9) in the black box")).to_be_visible()
     expect(page.locator("[data-testid=stMetric]")).to_have_count(0)  # nothing drawn, nothing predicted
-    draw(page, ONE)
+    draw_on_canvas(page, ONE)
     expect(page.locator("[data-testid=stMetric]").filter(has_text="Prediction")).to_have_count(1, timeout=APP_TIMEOUT)
     _expect_prediction(page, "1")
     page.get_by_role("button", name="Reset canvas & history").click()
     expect(page.get_by_text("Draw a digit (0-9) in the black box")).to_be_visible(timeout=APP_TIMEOUT)
-    draw(page, ZERO)
+    draw_on_canvas(page, ZERO)
     _expect_prediction(page, "0")
     expect(page.get_by_text("What the network sees")).to_be_visible()
     no_exception(page)
