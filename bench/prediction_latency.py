@@ -64,9 +64,10 @@ def main() -> None:
 def batch_throughput(network, repeats: int = 5) -> None:
     """Images per second on the 10,000 test images: the project's batched path against ``model.predict``."""
     from model.inference import predict_batch
-    from utils.mnist import load_raw, to_model_input
+    from utils.mnist import load_raw
+    from utils.preprocess import mnist_as_trained
 
-    rows = to_model_input(load_raw().x_test)
+    rows = mnist_as_trained(load_raw().x_test)
     paths = {"predict_batch (project)": lambda: predict_batch(network, rows),
              "model.predict": lambda: network.predict(rows, batch_size=2048, verbose=0)}  # fmt: skip
     seconds: dict[str, list[float]] = {name: [] for name in paths}

@@ -2,7 +2,8 @@
 
 A: the project's own path (``model.training.train`` with the live-curve listener the app uses);
 B: the plain Keras tutorial way (``model.fit`` with default settings);
-C: the same network in PyTorch (bench-only dependency: ``pip install -r bench/requirements.txt``).
+C: the same network in PyTorch (bench-only dependency: ``pip install -r bench/requirements.txt``);
+D: A with "Augment training data" on (``--variants AD`` to compare the cost of augmentation).
 
 784-512-512-10, ReLU, dropout 0.2, batch 128, RMSprop 1e-3, 54,000 training and 6,000
 validation images, validation scored every epoch in all three. Each run is its own
@@ -25,17 +26,17 @@ import time
 
 from bench.appserver import PROJECT_ROOT
 
-VARIANTS = {"A": "project train()", "B": "plain model.fit", "C": "PyTorch"}
+VARIANTS = {"A": "project train()", "B": "plain model.fit", "C": "PyTorch", "D": "A, augmented"}
 
 
-def run_a(epochs: int) -> dict:
+def run_a(epochs: int, augment: bool = False) -> dict:
     from model.config import TrainingConfig
     from model.events import EpochEvent
     from model.progress import TrainingProgress
     from model.training import train
     from utils.mnist import load_mnist
 
-    config = TrainingConfig(epochs=epochs)
+    config = TrainingConfig(epochs=epochs, augment=augment)
     data = load_mnist(config.validation_fraction, config.seed)
     progress = TrainingProgress()
     result = train(config, data, [progress])
@@ -129,7 +130,8 @@ class EpochClock:
 
 
 def child(variant: str, epochs: int) -> None:
-    result = {"A": run_a, "B": run_b, "C": run_c}[variant](epochs)
+    runners = {"A": run_a, "B": run_b, "C": run_c, "D": lambda epochs: run_a(epochs, augment=True)}
+    result = runners[variant](epochs)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(result), flush=True)
 
@@ -180,6 +182,8 @@ def main() -> None:
         print(f"A/B = {medians['A'] / medians['B']:.3f}")
     if "A" in medians and "C" in medians:
         print(f"A/C = {medians['A'] / medians['C']:.3f}")
+    if "A" in medians and "D" in medians:
+        print(f"D/A = {medians['D'] / medians['A']:.3f} (augmentation's cost per epoch)")
 
 
 if __name__ == "__main__":

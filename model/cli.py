@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dropout", type=float, default=defaults.dropout)
     train.add_argument("--val-split", type=float, default=defaults.validation_fraction, help="validation fraction")
     train.add_argument("--seed", type=int, default=defaults.seed)
+    train.add_argument(
+        "--augment", action="store_true", help="distort training digits afresh every epoch (model/augment.py)"
+    )
     train.add_argument("--name", help="name to save under (default: architecture and time)")
     train.add_argument("--max-train", type=int, help="use only the first N training images (quick runs)")
     train.add_argument("--max-test", type=int, help="score on only the first N test images")
@@ -78,12 +81,13 @@ def run_train(args: argparse.Namespace, store: ModelStore) -> int:
         epochs=args.epochs,
         validation_fraction=args.val_split,
         seed=args.seed,
+        augment=args.augment,
     )
     if args.name:
         name = store.check_new_name(args.name)  # refuse a taken name now, not after training
     else:
         name = store.unique_name(f"mlp-{config.architecture}-{datetime.now():%Y%m%d-%H%M%S}")
-    data = load_mnist(config.validation_fraction, config.seed).limit(args.max_train, args.max_test)
+    data = load_mnist(config.validation_fraction, config.seed, max_train=args.max_train, max_test=args.max_test)
     print(
         f"training {config.architecture} ({config.parameter_count:,} parameters) on {len(data.x_train):,} images, "
         f"validating on {len(data.x_val):,}",
@@ -122,12 +126,14 @@ def run_train(args: argparse.Namespace, store: ModelStore) -> int:
 
 def run_evaluate(args: argparse.Namespace, store: ModelStore) -> int:
     from model.inference import evaluate
-    from utils.mnist import load_raw, to_model_input
+    from utils.mnist import load_raw
+    from utils.preprocess import mnist_as_trained
 
-    name, _ = store.resolve(args.model)
+    info = store.resolve(args.model)
+    name = info.name
     network = store.load(args.model)
     raw = load_raw()
-    accuracy, loss = evaluate(network, to_model_input(raw.x_test), raw.y_test)
+    accuracy, loss = evaluate(network, mnist_as_trained(raw.x_test, info.preprocessing), raw.y_test)
     if args.json:
         print(json.dumps({"accuracy": accuracy, "loss": loss}))
     else:
@@ -140,11 +146,12 @@ def run_predict(args: argparse.Namespace, store: ModelStore) -> int:
     from utils.image_io import read_image_file
     from utils.preprocess import ImageError, preprocess_digit
 
+    info = store.resolve(args.model)
     network = store.load(args.model)
     failures = 0
     for path in args.files:
         try:
-            digit_image = preprocess_digit(read_image_file(path))
+            digit_image = preprocess_digit(read_image_file(path), info.preprocessing)
         except ImageError as error:
             print(f"error: {error}", file=sys.stderr)
             failures += 1

@@ -43,6 +43,7 @@ class TrainingConfig:
     epochs: int = 10
     validation_fraction: float = 0.1
     seed: int = 0
+    augment: bool = False  # distort training digits afresh every epoch (model/augment.py)
 
     def __post_init__(self) -> None:
         for name in ("hidden_layers", "units", "batch_size", "epochs", "seed"):
@@ -57,6 +58,8 @@ class TrainingConfig:
             value = getattr(self, name)
             if not low <= value <= high:
                 raise ValueError(f"{name} must be between {_fmt(low)} and {_fmt(high)}, got {value!r}")
+        if not isinstance(self.augment, bool):
+            raise ValueError(f"augment must be True or False, got {self.augment!r}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         if self.optimizer not in OPTIMIZERS:

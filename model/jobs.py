@@ -109,7 +109,8 @@ SHARED_QUEUE = TrainingQueue(_slots_from_env())
 
 def default_training_data(config: TrainingConfig) -> MnistSplits:
     """MNIST as the app trains on it: ``MNIST_PATH`` or Keras, sliced by ``MNIST_LAB_MAX_TRAIN/TEST``."""
-    return load_mnist(config.validation_fraction, config.seed).limit(*limits_from_env())
+    max_train, max_test = limits_from_env()
+    return load_mnist(config.validation_fraction, config.seed, max_train=max_train, max_test=max_test)
 
 
 class TrainingJob:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from model.augment import Augment
 from model.config import TrainingConfig
 from utils.mnist import N_CLASSES, N_PIXELS
 
@@ -11,12 +12,10 @@ MAX_STEPS_PER_EXECUTION = 16
 REPORTS_PER_EPOCH = 25  # at least this many live-curve points per epoch
 
 
-def build_network(config: TrainingConfig, steps_per_epoch: int | None = None, jit_compile: bool = True) -> keras.Model:
-    """784 inputs -> ``hidden_layers`` x ``units`` -> 10 softmax outputs, compiled.
+def build_network(config: TrainingConfig) -> keras.Sequential:
+    """784 inputs -> ``hidden_layers`` x ``units`` -> 10 softmax outputs, not compiled.
 
     Seeds Keras' global generators first, so the same config gives the same weights.
-    Compiled with XLA and several batches per call into TensorFlow: a CPU epoch of the
-    reference network drops from 3.2 s to 2.2 s here (bench/training_throughput.py).
     """
     keras.utils.set_random_seed(config.seed)
     layers: list[keras.layers.Layer] = [keras.Input(shape=(N_PIXELS,), name="pixels")]
@@ -25,15 +24,32 @@ def build_network(config: TrainingConfig, steps_per_epoch: int | None = None, ji
         if config.dropout > 0:
             layers.append(keras.layers.Dropout(config.dropout, seed=config.seed + index, name=f"dropout_{index + 1}"))
     layers.append(keras.layers.Dense(N_CLASSES, activation="softmax", name="digit"))
-    network = keras.Sequential(layers, name=f"mlp_{config.architecture.replace('-', '_')}")
-    network.compile(
+    return keras.Sequential(layers, name=f"mlp_{config.architecture.replace('-', '_')}")
+
+
+def build_trainer(
+    config: TrainingConfig, network: keras.Model, steps_per_epoch: int | None = None, jit_compile: bool = True
+) -> keras.Model:
+    """The compiled model that ``fit`` trains: ``network`` itself, or behind an Augment layer.
+
+    The augmenting model shares the network's layers, so training it trains the network,
+    and the network alone is what gets saved and used for predictions. Compiled with XLA
+    and several batches per call into TensorFlow: a CPU epoch of the reference network
+    drops from 3.2 s to 2.2 s here (bench/training_throughput.py).
+    """
+    trainer = network
+    if config.augment:
+        augment = Augment(seed=config.seed, name="augment")
+        pixels = keras.Input(shape=(N_PIXELS,), name="training_pixels")
+        trainer = keras.Sequential([pixels, augment, network], name="augmented")
+    trainer.compile(
         optimizer=make_optimizer(config),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution(steps_per_epoch),
         jit_compile=jit_compile,
     )
-    return network
+    return trainer
 
 
 def steps_per_execution(steps_per_epoch: int | None) -> int:

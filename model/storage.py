@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from model.config import TrainingConfig
 from utils.mnist import N_CLASSES, N_PIXELS
+from utils.preprocess import LEGACY_PREPROCESSING
 
 if TYPE_CHECKING:
     import keras
@@ -85,6 +86,11 @@ class ModelInfo:
         return self.metadata.get("history", {})
 
     @property
+    def preprocessing(self) -> str:
+        """How inputs must be prepared for this network: the version it was trained with."""
+        return str(self.metadata.get("preprocessing", LEGACY_PREPROCESSING))
+
+    @property
     def architecture(self) -> str:
         config = self.config
         return config.architecture if config else "unknown"
@@ -143,12 +149,7 @@ class ModelStore:
             model_path = folder / f"{name}.keras"
             if name.startswith(".") or not model_path.is_file():
                 continue
-            try:
-                metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-                if not isinstance(metadata, dict):
-                    raise ValueError("not a JSON object")
-            except (OSError, ValueError) as error:
-                metadata = {"problem": f"metadata unreadable: {error}"}
+            metadata = _read_metadata(meta_path)
             problem = metadata.get("problem") or _archive_problem(model_path)
             found.append(ModelInfo(name, model_path, metadata, builtin, problem))
         return found
@@ -226,22 +227,22 @@ class ModelStore:
 
     # -- loading -----------------------------------------------------------------
 
-    def resolve(self, name_or_path: str | None) -> tuple[str, Path]:
-        """A model name, a path to a ``.keras`` file, or None for the active model."""
+    def resolve(self, name_or_path: str | None) -> ModelInfo:
+        """A model name, a path to a ``.keras`` file (metadata from the ``.json`` beside it,
+        if any), or None for the active model."""
         if name_or_path is None:
-            info = self.active()
-            return info.name, info.path
+            return self.active()
         candidate = Path(name_or_path)
         if candidate.suffix == ".keras":
             if not candidate.is_file():
                 raise ModelNotFoundError(f"no model file at {candidate}")
-            return candidate.stem, candidate
-        info = self.get(name_or_path)
-        return info.name, info.path
+            beside = candidate.with_suffix(".json")
+            return ModelInfo(candidate.stem, candidate, _read_metadata(beside) if beside.is_file() else {})
+        return self.get(name_or_path)
 
     def load(self, name_or_path: str | None = None) -> keras.Model:
-        name, path = self.resolve(name_or_path)
-        return load_network(path, label=name)
+        info = self.resolve(name_or_path)
+        return load_network(info.path, label=info.name)
 
 
 def load_network(path: str | os.PathLike, label: str | None = None) -> keras.Model:
@@ -261,6 +262,17 @@ def load_network(path: str | os.PathLike, label: str | None = None) -> keras.Mod
             f"an MNIST network takes ({N_PIXELS},) and gives ({N_CLASSES},)"
         )
     return network
+
+
+def _read_metadata(path: Path) -> dict[str, Any]:
+    """The metadata JSON object, or one whose "problem" says why it could not be read."""
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(metadata, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as error:
+        return {"problem": f"metadata unreadable: {error}"}
+    return metadata
 
 
 def _archive_problem(path: Path) -> str | None:

@@ -15,9 +15,8 @@ from model.config import TrainingConfig
 from model.devices import choose_strategy
 from model.events import BatchEvent, EpochEvent, Listener, TrainingEvent
 from model.inference import evaluate
-from model.network import build_network
+from model.network import build_network, build_trainer
 from utils.mnist import MnistSplits
-from utils.preprocess import PREPROCESSING_VERSION
 
 Status = Literal["completed", "stopped", "diverged"]
 EXPLODED_LOSS = 1e3  # a random guess scores ln(10) = 2.3; a loss this large means the weights blew up
@@ -112,6 +111,7 @@ class TrainingResult:
     history: dict[str, list[float]] = field(default_factory=dict)
     test_accuracy: float | None = None
     test_loss: float | None = None
+    preprocessing: str = ""  # of the training images; inputs must be prepared the same way
 
     def metadata(self) -> dict[str, Any]:
         """What storage keeps next to the weights, so a model can be judged without loading it."""
@@ -126,7 +126,7 @@ class TrainingResult:
             "test_accuracy": self.test_accuracy,
             "test_loss": self.test_loss,
             "training_seconds": round(self.seconds, 3),
-            "preprocessing": PREPROCESSING_VERSION,
+            "preprocessing": self.preprocessing,
             "keras_version": keras.__version__,
         }
 
@@ -140,12 +140,16 @@ def train(
     """Train a fresh network on ``data``; score it on the test set unless it diverged."""
     strategy = choose_strategy()
     with strategy.scope():  # XLA cannot compile across the replicas of a mirrored model
-        network = build_network(
-            config, math.ceil(len(data.x_train) / config.batch_size), jit_compile=strategy.num_replicas_in_sync == 1
+        network = build_network(config)
+        trainer = build_trainer(
+            config,
+            network,
+            math.ceil(len(data.x_train) / config.batch_size),
+            jit_compile=strategy.num_replicas_in_sync == 1,
         )
     live = LiveMetrics(listeners, stop, config.batch_size, len(data.x_train))
     started = time.perf_counter()
-    network.fit(
+    trainer.fit(
         data.x_train,
         data.y_train,
         batch_size=config.batch_size,
@@ -157,7 +161,9 @@ def train(
     )
     seconds = time.perf_counter() - started
     completed = len(live.history["loss"])
-    result = TrainingResult(network, config, "completed", "", seconds, completed, live.history)
+    result = TrainingResult(
+        network, config, "completed", "", seconds, completed, live.history, preprocessing=data.preprocessing
+    )
     if live.diverged_at is not None:
         epoch, batch = live.diverged_at
         result.status = "diverged"

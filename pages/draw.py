@@ -8,7 +8,7 @@ from model.inference import predict_probabilities
 from model.storage import ModelStorageError
 from utils.charts import probability_bars
 from utils.image_io import MAX_IMAGE_PIXELS, decode_image
-from utils.preprocess import ImageError, preprocess_digit
+from utils.preprocess import ImageError, preprocess_digit, recipe_for
 from utils.resources import model_store, network_for
 from utils.shell import ensure_app_navigation
 from utils.visual import displayable, pixel_grid
@@ -34,14 +34,15 @@ chosen = st.selectbox("Model", names, index=names.index(active), help="Defaults 
 info = models[names.index(chosen)]
 try:
     network = network_for(info)
-except ModelStorageError as error:
+    recipe = recipe_for(info.preprocessing)
+except (ModelStorageError, ValueError) as error:
     st.error(f"This model cannot be used: {error}")
     st.stop()
 
 
 def show_prediction(image: np.ndarray | None, empty_prompt: str) -> None:
     """Prediction metric, probability bars and the 28x28 input, or a prompt when there is no ink."""
-    digit = preprocess_digit(image) if image is not None else None
+    digit = preprocess_digit(image, info.preprocessing) if image is not None else None
     if digit is None:
         st.info(empty_prompt)
         return
@@ -57,6 +58,7 @@ def show_prediction(image: np.ndarray | None, empty_prompt: str) -> None:
     )
     st.altair_chart(probability_bars(probabilities), width="stretch")
     st.image(pixel_grid(digit, scale=6), caption="What the network sees: 28x28 = 784 inputs", width=168)
+    st.caption("Your drawing, " + ", ".join(recipe.steps()) + ".")
 
 
 @st.fragment

@@ -2,15 +2,17 @@
 
 from datetime import datetime
 
+import numpy as np
 import streamlit as st
 
 from model.config import ACTIVATIONS, OPTIMIZER_LABELS, TrainingConfig
 from model.diagram import network_dot
 from model.jobs import JobState, TrainingJob
 from utils.charts import confusion_heatmap, training_curves
-from utils.resources import model_store
+from utils.preprocess import mnist_as_trained
+from utils.resources import model_store, raw_mnist
 from utils.shell import ensure_app_navigation
-from utils.visual import thumbnail
+from utils.visual import digit_table, thumbnail
 
 ensure_app_navigation()
 
@@ -18,6 +20,8 @@ POLL_SECONDS = 0.75  # "redrawn at least once a second", without starving the se
 UNIT_CHOICES = [8, 16, 32, 64, 128, 256, 512, 1024, 2048]
 BATCH_CHOICES = [8, 16, 32, 64, 128, 256, 512, 1024]
 RATE_CHOICES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+PREVIEW_DIGITS = (2, 4, 7, 8)
+PREVIEW_COPIES = 4
 KEEP = {"persist_state": "session"}  # settings survive a visit to another page
 
 st.title("Train a network")
@@ -62,11 +66,45 @@ def live_view() -> None:
     st.session_state["polling"] = job.state.active
 
 
+@st.cache_data(max_entries=4, show_spinner="Distorting a few digits…")
+def distorted_samples(seed: int) -> np.ndarray:
+    """A few training digits (as the network gets them) and four random distortions of each."""
+    from model.augment import distorted_examples
+
+    raw = raw_mnist()
+    first_of_each = [int(np.argmax(raw.y_train == digit)) for digit in PREVIEW_DIGITS]
+    digits = mnist_as_trained(raw.x_train[first_of_each]).reshape(-1, 28, 28)
+    return np.concatenate([digits[:, None], distorted_examples(digits, PREVIEW_COPIES, seed)], axis=1)
+
+
+def augmentation_preview() -> None:
+    samples = distorted_samples(st.session_state.get("preview_seed", 0))
+    st.image(
+        digit_table(samples),
+        caption="Left: a training digit. Right: random distortions of it; every epoch brings new ones.",
+        output_format="PNG",  # JPEG smears 28-pixel digits
+    )
+    if st.button("New samples", icon=":material/refresh:", key="new_samples", type="tertiary"):
+        st.session_state["preview_seed"] = st.session_state.get("preview_seed", 0) + 1
+        st.rerun()
+
+
 settings, stage = st.columns([1, 2], gap="large")
 with settings:
     layers = st.slider("Hidden layers", 1, 8, 2, key="hidden_layers", **KEEP)
     units = st.select_slider("Units per layer", UNIT_CHOICES, 512, key="units", **KEEP)
     epochs = st.slider("Epochs", 1, 100, 10, key="epochs", **KEEP)
+    augment = st.toggle(
+        "Augment training data",
+        False,
+        key="augment",
+        help="Every epoch, each training digit is randomly rotated, scaled, slanted, shifted, warped and "
+        "drawn thicker or thinner, so the network learns digits as people draw them, not only MNIST's. "
+        "Needs more epochs (try 30); costs little time per epoch.",
+        **KEEP,
+    )
+    if augment:
+        augmentation_preview()
     with st.expander("More settings", expanded=False):
         batch_size = st.select_slider("Batch size", BATCH_CHOICES, 128, key="batch_size", **KEEP)
         learning_rate = st.select_slider("Learning rate", RATE_CHOICES, 0.001, key="learning_rate", **KEEP)
@@ -85,7 +123,7 @@ with settings:
     config = TrainingConfig(
         hidden_layers=layers, units=units, activation=activation, dropout=dropout, optimizer=optimizer,
         learning_rate=learning_rate, batch_size=batch_size, epochs=epochs, validation_fraction=validation,
-        seed=int(seed),
+        seed=int(seed), augment=augment,
     )  # fmt: skip
     name = st.text_input("Model name", placeholder=f"mlp-{config.architecture}", max_chars=64, key="model_name")
     if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=busy, width="stretch"):

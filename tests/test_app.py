@@ -54,6 +54,22 @@ def test_train_sliders_update_the_architecture_before_training(app):
     assert app.selectbox(key="optimizer").options[0] == "Gradient descent (plain SGD)"
 
 
+def test_augment_switch_previews_distorted_digits_and_is_trained_with(app):
+    open_page(app, "train")
+    assert not app.toggle(key="augment").value and not app.get("image")
+    app.toggle(key="augment").set_value(True).run()
+    assert not app.exception
+    assert "random distortions" in app.get("image")[0].proto.imgs[0].caption
+    button(app, "New samples").click().run()
+    assert not app.exception and app.session_state["preview_seed"] == 1
+    app.slider(key="hidden_layers").set_value(1).run()
+    app.select_slider(key="units").set_value(16).run()
+    app.slider(key="epochs").set_value(1).run()
+    button(app, "Train").click().run()
+    assert app.session_state["training_job"].config.augment
+    app.session_state["training_job"].stop()
+
+
 def test_train_flow_trains_saves_and_shows_results(app):
     open_page(app, "train")
     app.slider(key="hidden_layers").set_value(1).run()

@@ -20,5 +20,24 @@ def test_prediction_latency_benchmark_runs():
 
 
 def test_training_throughput_benchmark_runs():
-    out = run("bench.training_throughput", "--variants", "A", "--repeats", "1", "--epochs", "2")
-    assert "A project train()" in out and "s/epoch" in out
+    out = run("bench.training_throughput", "--variants", "AD", "--repeats", "1", "--epochs", "2")
+    assert "A project train()" in out and "D A, augmented" in out and "D/A = " in out
+
+
+def test_drawing_accuracy_benchmark_runs():
+    out = run("bench.drawing_accuracy", "--per-class", "3", "--sklearn-limit", "30")
+    assert "made 60 drawings" in out
+    rows = [line for line in out.splitlines() if line.startswith("| default |")]
+    assert [row.split("|")[2].strip() for row in rows] == ["MNIST test", "mnist-skeleton", "sklearn-8x8"]
+
+
+def test_drawing_sets_look_like_the_canvas():
+    from bench.drawing_sets import CANVAS, HEIGHT_RANGE, sklearn_set
+
+    drawings = sklearn_set(seed=0, limit=10)
+    assert drawings.canvases.shape == (10, CANVAS, CANVAS, 4) and list(drawings.labels) == list(range(10))
+    for canvas in drawings.canvases:
+        assert (canvas[..., 3] == 255).all() and (canvas[..., 0] == canvas[..., 1]).all()  # opaque, gray
+        rows = (canvas[..., 0] > 127).any(axis=1).nonzero()[0]
+        height = (rows[-1] - rows[0] + 1) / CANVAS
+        assert HEIGHT_RANGE[0] - 0.03 <= height <= HEIGHT_RANGE[1] + 0.03

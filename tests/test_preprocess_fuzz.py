@@ -32,6 +32,15 @@ def test_any_array_gives_a_digit_none_or_image_error(array):
         assert np.isfinite(digit).all() and digit.min() >= 0.0 and digit.max() <= 1.0
 
 
+@pytest.mark.parametrize("extreme", [np.finfo(np.float64).max, np.finfo(np.float16).max])
+def test_values_spanning_a_whole_float_range_still_scale(extreme):
+    """Found by the fuzz test: max - min overflowed to inf and the digit became NaN."""
+    image = np.full((40, 40), -extreme, dtype=type(extreme))
+    image[8:32, 18:22] = extreme
+    digit = preprocess_digit(image)
+    assert digit is not None and np.isfinite(digit).all() and digit.max() > 0.9
+
+
 @pytest.mark.parametrize("value", ["text", None, 3.5, [[1, 2], [3]], {"a": 1}])
 def test_things_that_are_not_images_raise_image_error(value):
     with pytest.raises(ImageError):

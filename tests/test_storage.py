@@ -16,6 +16,7 @@ from model.storage import (
     ModelStore,
     safe_name,
 )
+from utils.preprocess import LEGACY_PREPROCESSING, PREPROCESSING_VERSION
 
 TINY = TrainingConfig(hidden_layers=1, units=8, epochs=1)
 
@@ -141,3 +142,11 @@ def test_storage_folder_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_MODELS_DIR", str(tmp_path / "elsewhere"))
     assert ModelStore().root == tmp_path / "elsewhere"
     assert json.loads(ModelStore().get(DEFAULT_MODEL_NAME).path.with_suffix(".json").read_text())["config"]
+
+
+def test_each_model_is_fed_the_preprocessing_it_was_trained_with(store):
+    _save(store, "older", "2026-01-01T00:00:00+00:00")  # saved before models recorded it
+    assert store.get("older").preprocessing == LEGACY_PREPROCESSING
+    newer = store.save(build_network(TINY), "newer", {"config": TINY.to_dict(), "preprocessing": PREPROCESSING_VERSION})
+    assert store.get("newer").preprocessing == PREPROCESSING_VERSION
+    assert store.resolve(str(newer.path)).preprocessing == PREPROCESSING_VERSION  # a path reads the .json beside it

@@ -31,3 +31,15 @@ def displayable(image: np.ndarray) -> np.ndarray:
     from utils.preprocess import to_luminance
 
     return (to_luminance(image) * 255).round().astype(np.uint8)
+
+
+def digit_table(digits: np.ndarray, scale: int = 3, gap: int = 2) -> np.ndarray:
+    """A (rows, columns, 28, 28) array of digits as one uint8 picture with gray gaps between them."""
+    rows, columns, side, _ = digits.shape
+    cell = side * scale + gap
+    table = np.full((rows * cell - gap, columns * cell - gap), GRID_GRAY, np.uint8)
+    for row in range(rows):
+        for column in range(columns):
+            top, left = row * cell, column * cell
+            table[top : top + side * scale, left : left + side * scale] = thumbnail(digits[row, column], scale)
+    return table
