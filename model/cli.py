@@ -87,6 +87,7 @@ def run_train(args: argparse.Namespace, store: ModelStore) -> int:
         name = store.check_new_name(args.name)  # refuse a taken name now, not after training
     else:
         name = store.unique_name(f"mlp-{config.architecture}-{datetime.now():%Y%m%d-%H%M%S}")
+    store.check_writable()
     data = load_mnist(config.validation_fraction, config.seed, max_train=args.max_train, max_test=args.max_test)
     print(
         f"training {config.architecture} ({config.parameter_count:,} parameters) on {len(data.x_train):,} images, "

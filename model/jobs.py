@@ -21,7 +21,7 @@ import numpy as np
 from model.analysis import Mistake, confusion_matrix, worst_mistakes
 from model.config import TrainingConfig
 from model.progress import TrainingProgress
-from model.storage import ModelStore
+from model.storage import ModelStorageError, ModelStore
 from utils.mnist import MnistSplits, limits_from_env, load_mnist
 
 MAX_TRAININGS_ENV = "MNIST_LAB_MAX_TRAININGS"
@@ -235,6 +235,7 @@ def _train_in_worker(
         from model.inference import predict_batch
         from model.training import train
 
+        store.check_writable()  # fail now, not after minutes of training
         messages.put(("state", JobState.LOADING))
         data = data_source(config)
         messages.put(("state", JobState.RUNNING))
@@ -257,6 +258,8 @@ def _train_in_worker(
             mistakes=worst_mistakes(data.x_test, data.y_test, probabilities),
         )
         messages.put(("done", outcome))
+    except ModelStorageError as error:
+        messages.put(("failed", f"Not saved: {error}."))
     except Exception as error:  # reported to the page instead of dying silently
         messages.put(("failed", f"{type(error).__name__}: {error}"))
     finally:

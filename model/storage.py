@@ -7,9 +7,12 @@ model in the list. Reading the list needs no TensorFlow; loading does.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
+import time
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -32,6 +35,7 @@ PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 DEFAULT_MODEL_NAME = "default"
 MAX_NAME_LENGTH = 64
 _ACTIVE_FILE = "active.txt"
+LEFTOVER_AGE_S = 3600.0  # a temporary file this old belongs to a save that was killed
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -188,17 +192,51 @@ class ModelStore:
             raise ModelExistsError(f"a model named {name!r} already exists; choose another name or delete it first")
         return name
 
+    def check_writable(self) -> None:
+        """Raise ModelStorageError now if models cannot be saved, rather than after a training."""
+        probe = self.root / f".write-check.{uuid.uuid4().hex}"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            raise ModelStorageError(f"models cannot be saved in {self.root}: {_reason(error)}") from error
+
     def save(self, network: keras.Model, name: str, metadata: dict[str, Any]) -> ModelInfo:
-        """Write model then metadata atomically; the new model becomes the active one."""
+        """Write model then metadata atomically; the new model becomes the active one.
+
+        A failed save (read-only or full disk) leaves the folder as it was and raises
+        ModelStorageError with the reason.
+        """
         name = self.check_new_name(name)
-        self.root.mkdir(parents=True, exist_ok=True)
         model_path, meta_path = self.root / f"{name}.keras", self.root / f"{name}.json"
         metadata = {**metadata, "name": name}
         metadata.setdefault("created_at", utc_now())
-        _atomic_write(model_path, network.save)
-        _atomic_write(meta_path, lambda tmp: Path(tmp).write_text(json.dumps(metadata, indent=2), encoding="utf-8"))
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.remove_leftovers()
+            _atomic_write(model_path, network.save)
+            try:
+                _atomic_write(meta_path, lambda tmp: Path(tmp).write_text(json.dumps(metadata, indent=2), "utf-8"))
+            except BaseException:
+                model_path.unlink(missing_ok=True)  # no model without its metadata, no name left taken
+                raise
+        except OSError as error:
+            raise ModelStorageError(
+                f"could not save model {name!r} in {self.root}: {_reason(error)}; the models saved before are untouched"
+            ) from error
         self._clear_active()
         return ModelInfo(name, model_path, metadata, self._root_is_pretrained)
+
+    def remove_leftovers(self, older_than_s: float = LEFTOVER_AGE_S) -> list[Path]:
+        """Delete temporary files of saves that were killed midway (never those of a save in progress)."""
+        now, removed = time.time(), []
+        for path in self.root.glob(".*.tmp*"):
+            with contextlib.suppress(OSError):
+                if now - path.stat().st_mtime > older_than_s:
+                    path.unlink()
+                    removed.append(path)
+        return removed
 
     def unique_name(self, base: str) -> str:
         """``base``, or ``base-2``, ``base-3``... whichever is free."""
@@ -262,6 +300,15 @@ def load_network(path: str | os.PathLike, label: str | None = None) -> keras.Mod
             f"an MNIST network takes ({N_PIXELS},) and gives ({N_CLASSES},)"
         )
     return network
+
+
+def _reason(error: OSError) -> str:
+    """An OSError for people: 'the disk is full', 'the folder is read-only', or its own words."""
+    if error.errno == errno.ENOSPC:
+        return "the disk is full"
+    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "the folder is read-only"
+    return error.strerror or str(error)
 
 
 def _read_metadata(path: Path) -> dict[str, Any]:

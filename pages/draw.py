@@ -6,6 +6,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from model.inference import predict_probabilities
 from model.storage import ModelStorageError
+from utils.canvas_checks import canvas_problem
 from utils.charts import probability_bars
 from utils.image_io import MAX_IMAGE_PIXELS, decode_image
 from utils.preprocess import ImageError, preprocess_digit, recipe_for
@@ -83,7 +84,11 @@ def drawing_area() -> None:
             "Undo and clear are in the canvas toolbar."
         )
     with answer_col:
-        show_prediction(result.image_data, "Draw a digit (0-9) in the black box and the network will guess it.")
+        problem = canvas_problem(result.image_data) if result.image_data is not None else None
+        if problem is not None:
+            st.warning(problem.message, icon=":material/draw:")
+        if problem is None or not problem.blocks_prediction:
+            show_prediction(result.image_data, "Draw a digit (0-9) in the black box and the network will guess it.")
 
 
 drawing_area()

@@ -29,7 +29,7 @@ def small_splits(mnist_raw):
     """6,000 training images and 1,000 test images: enough to learn, fast to train."""
     from utils.mnist import split_train_validation
 
-    return split_train_validation(mnist_raw, 0.1, seed=0).limit(6000, 1000)
+    return split_train_validation(mnist_raw, 0.1, seed=0, max_train=6000, max_test=1000)
 
 
 @pytest.fixture

@@ -54,6 +54,21 @@ def test_train_sliders_update_the_architecture_before_training(app):
     assert app.selectbox(key="optimizer").options[0] == "Gradient descent (plain SGD)"
 
 
+def test_train_sliders_at_their_extremes(app):
+    open_page(app, "train")
+    app.slider(key="hidden_layers").set_value(8).run()
+    app.select_slider(key="units").set_value(2048).run()
+    app.slider(key="epochs").set_value(100).run()
+    assert not app.exception
+    assert app.expander[1].label.startswith(
+        "Network: 784-2048-2048-2048-2048-2048-2048-2048-2048-10 — 31,002,634 parameters"
+    )  # 785x2048 + 7x2049x2048 + 2049x10
+    app.slider(key="hidden_layers").set_value(1).run()
+    app.select_slider(key="units").set_value(8).run()
+    app.slider(key="epochs").set_value(1).run()
+    assert not app.exception and app.expander[1].label.startswith("Network: 784-8-10 — 6,370 parameters")
+
+
 def test_augment_switch_previews_distorted_digits_and_is_trained_with(app):
     open_page(app, "train")
     assert not app.toggle(key="augment").value and not app.get("image")

@@ -20,7 +20,8 @@ from model.devices import choose_strategy
 from model.training import train
 from utils.mnist import load_mnist
 strategy = choose_strategy()
-result = train(TrainingConfig(hidden_layers=1, units=64, epochs=2, optimizer="adam"), load_mnist().limit(4000, 500))
+config = TrainingConfig(hidden_layers=1, units=64, epochs=2, optimizer="adam")
+result = train(config, load_mnist(max_train=4000, max_test=500))
 print("RESULT", json.dumps({"replicas": strategy.num_replicas_in_sync, "accuracy": result.test_accuracy,
                             "status": result.status}))
 """

@@ -8,6 +8,7 @@ import pytest
 
 from model.config import TrainingConfig
 from model.jobs import JobState, TrainingJob, TrainingQueue
+from model.storage import ModelStore
 from utils.mnist import MnistSplits, load_mnist
 
 QUICK = TrainingConfig(hidden_layers=1, units=32, epochs=2, batch_size=100)
@@ -16,7 +17,7 @@ LONG = TrainingConfig(hidden_layers=1, units=32, epochs=100, batch_size=50)
 
 def small_data(config: TrainingConfig) -> MnistSplits:
     """Module-level, so the spawned worker process can import it."""
-    return load_mnist(config.validation_fraction, config.seed).limit(2000, 500)
+    return load_mnist(config.validation_fraction, config.seed, max_train=2000, max_test=500)
 
 
 def broken_data(config: TrainingConfig) -> MnistSplits:
@@ -88,3 +89,12 @@ def _wait_for(condition, seconds: float = 60) -> None:
         if time.monotonic() > deadline:
             pytest.fail("condition not reached in time")
         time.sleep(0.05)
+
+
+def test_a_store_that_cannot_save_fails_before_training(tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the models folder should be")
+    job = TrainingJob(QUICK, "nowhere", ModelStore(blocked / "models"), small_data, TrainingQueue(1)).start()
+    job.join(timeout=120)
+    assert job.state is JobState.FAILED
+    assert job.error.startswith("Not saved: models cannot be saved in") and not job.progress.snapshot().batches

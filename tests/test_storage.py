@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import errno
 import json
+import os
+import time
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +13,7 @@ from model.config import TrainingConfig
 from model.network import build_network
 from model.storage import (
     DEFAULT_MODEL_NAME,
+    LEFTOVER_AGE_S,
     ModelExistsError,
     ModelLoadError,
     ModelNotFoundError,
@@ -85,7 +90,7 @@ def test_crash_during_save_leaves_nothing_listed(store, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(type(network), "save", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(ModelStorageError, match="disk full"):
         store.save(network, "broken", {"config": TINY.to_dict()})
     assert [m.name for m in store.list()] == [DEFAULT_MODEL_NAME]
     assert not [p for p in store.root.iterdir() if "broken" in p.name]
@@ -150,3 +155,49 @@ def test_each_model_is_fed_the_preprocessing_it_was_trained_with(store):
     newer = store.save(build_network(TINY), "newer", {"config": TINY.to_dict(), "preprocessing": PREPROCESSING_VERSION})
     assert store.get("newer").preprocessing == PREPROCESSING_VERSION
     assert store.resolve(str(newer.path)).preprocessing == PREPROCESSING_VERSION  # a path reads the .json beside it
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason"), [(errno.EROFS, "the folder is read-only"), (errno.ENOSPC, "the disk is full")]
+)
+def test_a_failed_save_says_why_and_loses_nothing(store, monkeypatch, failure, reason):
+    _save(store, "kept", "2026-01-01T00:00:00+00:00")
+    before = sorted(path.name for path in store.root.iterdir())
+    real_write_text = Path.write_text
+
+    def failing_metadata_write(self, *args, **kwargs):
+        if self.suffix == ".json":
+            raise OSError(failure, os.strerror(failure))
+        return real_write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", failing_metadata_write)  # the model file is written, its metadata fails
+    with pytest.raises(ModelStorageError, match=f"could not save model 'lost' in .*: {reason}"):
+        store.save(build_network(TINY), "lost", {"config": TINY.to_dict()})
+    monkeypatch.undo()
+    assert sorted(path.name for path in store.root.iterdir()) == before  # no orphan, no temporary file
+    assert [info.name for info in store.list()] == ["kept", "default"] and store.load("kept")
+    assert store.check_new_name("lost") == "lost"  # the name was not left taken
+
+
+def test_an_unwritable_folder_is_reported_before_any_work(tmp_path, monkeypatch):
+    store = ModelStore(tmp_path / "models")
+    store.check_writable()
+
+    def read_only(self, data):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(Path, "write_bytes", read_only)
+    with pytest.raises(ModelStorageError, match=r"models cannot be saved in .*: the folder is read-only"):
+        store.check_writable()
+
+
+def test_leftovers_of_killed_saves_are_cleaned_up_but_not_a_save_in_progress(store):
+    store.root.mkdir(parents=True, exist_ok=True)
+    old = store.root / ".dead.0123.tmp.keras"
+    fresh = store.root / ".running.4567.tmp.keras"
+    old.write_bytes(b"half a model")
+    fresh.write_bytes(b"a save in progress")
+    an_hour_and_more = time.time() - LEFTOVER_AGE_S - 60
+    os.utime(old, (an_hour_and_more, an_hour_and_more))
+    _save(store, "next", "2026-01-02T00:00:00+00:00")  # every save tidies up first
+    assert not old.exists() and fresh.exists()

@@ -5,8 +5,9 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
-from model.config import TrainingConfig
+from model.config import LIMITS, TrainingConfig
 from model.events import BatchEvent, EpochEvent
 from model.network import REPORTS_PER_EPOCH, steps_per_execution
 from model.training import train
@@ -89,3 +90,26 @@ def test_nan_loss_stops_with_a_clear_message(small_splits):
     assert result.status == "diverged" and "became NaN" in result.message
     assert result.message.startswith("Training stopped at epoch 1, batch ")
     assert all(np.isfinite(e.loss) for e in events) and not any(isinstance(e, EpochEvent) for e in events)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        TrainingConfig(hidden_layers=1, units=8, epochs=1),  # every slider at its minimum
+        TrainingConfig(hidden_layers=8, units=2048, epochs=1, batch_size=256),  # the largest network: 31.0 M weights
+    ],
+    ids=["1x8", "8x2048"],
+)
+def test_slider_extremes_train(small_splits, config):
+    result = train(config, small_splits.limit(1024, 200))
+    assert result.status == "completed" and result.test_accuracy is not None
+    assert result.model.count_params() == config.parameter_count
+
+
+def test_the_maximum_number_of_epochs_runs_to_the_end(small_splits):
+    config = TrainingConfig(hidden_layers=1, units=16, epochs=100, batch_size=100)
+    assert config.epochs == LIMITS["epochs"][1]
+    events = []
+    result = train(config, small_splits.limit(200, 50), [events.append])
+    assert result.status == "completed" and result.epochs_completed == 100
+    assert sum(isinstance(event, EpochEvent) for event in events) == 100

@@ -63,6 +63,14 @@ def test_drawing_a_one_and_a_zero(page, server):
     no_exception(page)
 
 
+def test_a_dot_gets_a_message_not_a_guess(page, server):
+    open_page(page, f"{server}/draw")
+    draw_on_canvas(page, [[(0.5, 0.5), (0.505, 0.505)]])
+    expect(page.get_by_text("That is only a dot")).to_be_visible(timeout=APP_TIMEOUT)
+    expect(page.locator("[data-testid=stMetric]")).to_have_count(0)
+    no_exception(page)
+
+
 def _expect_prediction(page: Page, digit: str, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     value = None
