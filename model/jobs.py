@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -25,6 +26,7 @@ from model.storage import ModelStorageError, ModelStore
 from utils.mnist import MnistSplits, limits_from_env, load_mnist
 
 MAX_TRAININGS_ENV = "MNIST_LAB_MAX_TRAININGS"
+ABANDONED_AFTER_S = 30.0  # a job whose browser session has been gone this long is stopped
 
 
 class JobState(StrEnum):
@@ -129,9 +131,13 @@ class TrainingJob:
         store: ModelStore,
         data_source: Callable[[TrainingConfig], MnistSplits] = default_training_data,
         queue: TrainingQueue = SHARED_QUEUE,
+        owner_present: Callable[[], bool] | None = None,
+        abandoned_after_s: float = ABANDONED_AFTER_S,
     ) -> None:
         self.config, self.name, self.store = config, name, store
         self.data_source, self.queue = data_source, queue
+        self.owner_present, self.abandoned_after_s = owner_present, abandoned_after_s
+        self.abandoned = False
         self.progress = TrainingProgress()
         self.state = JobState.QUEUED
         self.error: str | None = None
@@ -141,7 +147,28 @@ class TrainingJob:
 
     def start(self) -> TrainingJob:
         self._thread.start()
+        if self.owner_present is not None:
+            threading.Thread(target=self._watch_owner, name=f"owner-of-{self.name}", daemon=True).start()
         return self
+
+    def _watch_owner(self, poll_s: float = 1.0) -> None:
+        """Stop the job (or take it out of the queue) once its browser session has gone for good.
+
+        A closed tab or a lost connection frees the training slot and the worker's memory;
+        the grace period lets a reconnecting browser keep its job. A stopped job's partly
+        trained model is saved as usual.
+        """
+        absent_since: float | None = None
+        while self.state.active and not self._stop.is_set():
+            if self.owner_present():
+                absent_since = None
+            elif absent_since is None:
+                absent_since = time.monotonic()
+            elif time.monotonic() - absent_since >= self.abandoned_after_s:
+                self.abandoned = True
+                self.stop()
+                return
+            time.sleep(poll_s)
 
     def stop(self) -> None:
         """Ask the job to end: a waiting job is cancelled, a running one stops after its current batch."""

@@ -11,7 +11,7 @@ from model.jobs import JobState, TrainingJob
 from utils.charts import confusion_heatmap, training_curves
 from utils.preprocess import mnist_as_trained
 from utils.resources import model_store, raw_mnist
-from utils.shell import ensure_app_navigation
+from utils.shell import ensure_app_navigation, session_connected
 from utils.visual import digit_table, thumbnail
 
 ensure_app_navigation()
@@ -129,7 +129,7 @@ with settings:
     if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=busy, width="stretch"):
         base = name.strip() or f"mlp-{config.architecture}-{datetime.now():%Y%m%d-%H%M%S}"
         try:
-            job = TrainingJob(config, base, model_store()).start()
+            job = TrainingJob(config, base, model_store(), owner_present=session_connected()).start()
         except ValueError as error:  # e.g. a name with no usable characters
             st.error(str(error))
         else:

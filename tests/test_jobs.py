@@ -98,3 +98,25 @@ def test_a_store_that_cannot_save_fails_before_training(tmp_path):
     job.join(timeout=120)
     assert job.state is JobState.FAILED
     assert job.error.startswith("Not saved: models cannot be saved in") and not job.progress.snapshot().batches
+
+
+def test_a_job_whose_browser_left_is_stopped_and_its_model_kept(store):
+    present = threading.Event()
+    present.set()
+    job = TrainingJob(LONG, "left", store, small_data, TrainingQueue(1), present.is_set, abandoned_after_s=1.0)
+    job.start()
+    _wait_for(lambda: len(job.progress.snapshot().batches) >= 5)
+    present.clear()  # the tab is closed
+    job.join(timeout=60)
+    assert job.abandoned and job.state is JobState.STOPPED
+    assert store.get("left").metadata["status"] == "stopped"
+
+
+def test_a_waiting_job_whose_browser_left_leaves_the_queue(store):
+    slots = TrainingQueue(1)
+    running = TrainingJob(LONG, "first", store, small_data, slots).start()
+    gone = TrainingJob(QUICK, "gone", store, small_data, slots, lambda: False, abandoned_after_s=0.5).start()
+    gone.join(timeout=30)
+    assert gone.abandoned and gone.state is JobState.CANCELLED
+    running.stop()
+    running.join(timeout=60)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import runpy
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import streamlit as st
@@ -39,3 +39,18 @@ def ensure_app_navigation() -> None:
     PagesManager.uses_pages_directory = False
     runpy.run_path(str(APP_SCRIPT), run_name="__main__")
     st.stop()
+
+
+def session_connected() -> Callable[[], bool] | None:
+    """A check, safe to call from any thread, that this page's browser session is still connected.
+
+    None outside a real server (``AppTest``), where there is no connection to lose.
+    """
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    if context is None or not Runtime.exists():
+        return None
+    runtime, session_id = Runtime.instance(), context.session_id
+    return lambda: runtime.is_active_session(session_id)
