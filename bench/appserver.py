@@ -33,6 +33,13 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running_app(folder: Path, script: str = "app.py", **extra_env: str) -> Iterator[str]:
     """``streamlit run SCRIPT`` with models in ``folder/models``; yields its URL once healthy."""
+    with running_server(folder, script, **extra_env) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def running_server(folder: Path, script: str = "app.py", **extra_env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``running_app`` that also yields the server process (to watch its memory)."""
     port = free_port()
     env = {**os.environ, "MNIST_MODELS_DIR": str(folder / "models"), **extra_env}
     command = [
@@ -45,7 +52,7 @@ def running_app(folder: Path, script: str = "app.py", **extra_env: str) -> Itera
         try:
             url = f"http://127.0.0.1:{port}"
             wait_healthy(url, process)
-            yield url
+            yield url, process
         finally:
             process.terminate()
             try:
@@ -80,3 +87,22 @@ def draw_on_canvas(page, strokes: list[list[tuple[float, float]]], steps: int = 
         for x, y in stroke[1:]:
             page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=steps)
         page.mouse.up()
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (training workers), in MB."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        with contextlib.suppress(OSError, StopIteration, ValueError):
+            status = Path(f"/proc/{current}/status").read_text().splitlines()
+            total += int(next(line for line in status if line.startswith("VmRSS:")).split()[1]) / 1024
+    return total

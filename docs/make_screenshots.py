@@ -1,7 +1,7 @@
 """Regenerate the README's screenshots: python docs/make_screenshots.py (needs Chromium + playwright).
 
 Desktop (1400 px) and phone (390x844, touch) views of every page, Train caught mid-training
-and Draw with a digit drawn.
+(with augmentation on, so its preview shows) and Draw with a digit drawn.
 """
 
 from __future__ import annotations
@@ -47,7 +47,10 @@ def main() -> None:
             page.wait_for_timeout(1500)
             page.screenshot(path=str(OUT / f"draw-{view}.png"), full_page=True)
             page.goto(f"{url}/train")
-            page.get_by_role("button", name="Train").click()
+            page.get_by_text("Augment training data").click()
+            page.get_by_text("random distortions of it").wait_for(timeout=60_000)
+            page.wait_for_timeout(1000)
+            page.get_by_role("button", name="Train", exact=True).click()
             page.locator("[data-testid=stVegaLiteChart]").nth(1).wait_for(timeout=60_000)
             page.wait_for_timeout(6000)
             page.screenshot(path=str(OUT / f"train-{view}.png"), full_page=True)

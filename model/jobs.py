@@ -8,6 +8,7 @@ small CPU); later jobs wait in a first-come queue and can be cancelled while wai
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -26,6 +27,7 @@ from model.storage import ModelStorageError, ModelStore
 from utils.mnist import MnistSplits, limits_from_env, load_mnist
 
 MAX_TRAININGS_ENV = "MNIST_LAB_MAX_TRAININGS"
+WORKER_NICENESS = 10  # a lower CPU priority than the web server's
 ABANDONED_AFTER_S = 30.0  # a job whose browser session has been gone this long is stopped
 
 
@@ -258,6 +260,8 @@ def _train_in_worker(
     stop: threading.Event,
 ) -> None:
     """The worker process: load, train, score, save; every step reported through ``messages``."""
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)  # people drawing come first; training takes what CPU is left
     try:
         from model.inference import predict_batch
         from model.training import train

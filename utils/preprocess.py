@@ -25,8 +25,6 @@ DIGIT_BOX = 20
 CENTRE = 14.0  # MNIST's mean centre of mass, in pixel-index coordinates
 MIN_CONTRAST = 0.15  # ink must differ from the background by this much (of full scale)
 NOISE_FLOOR = 0.2  # ink levels below this fraction of the contrast are paper or noise
-
-
 SPECK_FRACTION = 0.03  # ink blobs smaller than this share of all ink are specks, not strokes
 MNIST_WIDTH_RANGE = (1.6, 3.7)  # stroke widths of 90 % of MNIST digits, in 20-pixel-box pixels
 MAX_SKEW = 1.0  # horizontal shift per unit of height: 45 degrees of slant at most

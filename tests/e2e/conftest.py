@@ -20,7 +20,7 @@ from tests.conftest import PROJECT_ROOT
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 
-def _require_browser() -> None:
+def require_browser() -> None:
     missing = not Path(CHROMIUM).exists() or shutil.which("streamlit", path=str(Path(sys.executable).parent)) is None
     try:
         import playwright.sync_api  # noqa: F401
@@ -33,16 +33,22 @@ def _require_browser() -> None:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Iterator[str]:
+def server_folder(tmp_path_factory) -> Path:
+    """Where the shared server keeps its log and its models (``models/``)."""
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+def server(server_folder) -> Iterator[str]:
     """The app with its own model folder and a small training slice, shared by the browser tests."""
-    _require_browser()
-    with running_app(tmp_path_factory.mktemp("e2e"), MNIST_LAB_MAX_TRAIN="3000", MNIST_LAB_MAX_TEST="1000") as url:
+    require_browser()
+    with running_app(server_folder, MNIST_LAB_MAX_TRAIN="3000", MNIST_LAB_MAX_TEST="1000") as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def browser():
-    _require_browser()
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -11,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from bench.appserver import draw_on_canvas, running_app
+from model.jobs import ABANDONED_AFTER_S
 from tests.e2e.helpers import APP_TIMEOUT, metric_value, no_exception, open_page, wait_idle
 
 PAGES = {"": "MNIST MLP Lab", "train": "Train a network", "draw": "Draw a digit", "explore": "Explore MNIST",
@@ -108,7 +110,7 @@ def test_training_shows_live_curves_then_results(page, server):
         page.keyboard.press("ArrowRight")
     expect(epochs).to_have_value("15")
     wait_idle(page)
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     seen = set()
     deadline = time.monotonic() + 90
     results = page.locator("[data-testid=stMetric]").filter(has_text="Test accuracy")
@@ -134,7 +136,7 @@ def test_stop_keeps_the_partly_trained_model_and_training_survives_navigation(pa
     page.get_by_label("Model name").fill("stopped-early")
     page.get_by_label("Model name").press("Enter")
     wait_idle(page)
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     running = page.locator("[data-testid=stProgress]").filter(has_text=re.compile(r"Epoch ([2-9]|\d\d)/100"))
     expect(running).to_be_visible(timeout=APP_TIMEOUT)
     slider(page, "Hidden layers").focus()
@@ -152,3 +154,26 @@ def test_stop_keeps_the_partly_trained_model_and_training_survives_navigation(pa
     expect(page.get_by_text("Saved as stopped-early")).to_be_visible()
     expect(page.locator("[data-testid=stSidebar]")).to_contain_text("stopped-early")
     no_exception(page)
+
+
+def test_closing_the_browser_mid_training_frees_the_job(browser, server, server_folder):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    open_page(page, f"{server}/train")
+    for name in ("Hidden layers", "Units per layer", "Epochs"):  # the largest network, for long enough
+        slider(page, name).focus()
+        page.keyboard.press("End")
+        wait_idle(page)
+    page.get_by_label("Model name").fill("abandoned")
+    page.get_by_label("Model name").press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.locator("[data-testid=stProgress]").filter(has_text="Epoch 1/100")).to_be_visible(timeout=APP_TIMEOUT)
+    context.close()  # the tab goes away mid-training
+    metadata = server_folder / "models" / "abandoned.json"
+    deadline = time.monotonic() + ABANDONED_AFTER_S + 30
+    while time.monotonic() < deadline and not metadata.exists():
+        time.sleep(0.5)
+    assert metadata.exists(), "the abandoned training was neither stopped nor saved"
+    saved = json.loads(metadata.read_text())
+    assert saved["status"] == "stopped" and saved["epochs_completed"] < 100
