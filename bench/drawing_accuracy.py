@@ -87,8 +87,10 @@ def classify_mnist_test(model: Classifier, images: np.ndarray) -> np.ndarray:
 
 def load_classifier(name_or_path: str, store: ModelStore) -> Classifier:
     """A saved model (name, or ``.keras`` path with its ``.json`` beside it) and its preprocessing."""
+    from model.storage import load_network
+
     info = store.resolve(name_or_path)
-    return store.load(name_or_path), info.preprocessing
+    return load_network(info.path, label=info.name), info.preprocessing
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from model.config import ACTIVATIONS, OPTIMIZERS, TrainingConfig
-from model.storage import ModelStorageError, ModelStore
+from model.storage import ModelStorageError, ModelStore, load_network
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
 
@@ -132,7 +132,7 @@ def run_evaluate(args: argparse.Namespace, store: ModelStore) -> int:
 
     info = store.resolve(args.model)
     name = info.name
-    network = store.load(args.model)
+    network = load_network(info.path, label=info.name)
     raw = load_raw()
     accuracy, loss = evaluate(network, mnist_as_trained(raw.x_test, info.preprocessing), raw.y_test)
     if args.json:
@@ -148,7 +148,7 @@ def run_predict(args: argparse.Namespace, store: ModelStore) -> int:
     from utils.preprocess import ImageError, preprocess_digit
 
     info = store.resolve(args.model)
-    network = store.load(args.model)
+    network = load_network(info.path, label=info.name)
     failures = 0
     for path in args.files:
         try:
