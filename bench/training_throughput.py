@@ -3,7 +3,10 @@
 A: the project's own path (``model.training.train`` with the live-curve listener the app uses);
 B: the plain Keras tutorial way (``model.fit`` with default settings);
 C: the same network in PyTorch (bench-only dependency: ``pip install -r bench/requirements.txt``);
-D: A with "Augment training data" on (``--variants AD`` to compare the cost of augmentation).
+D: A with "Augment training data" on (``--variants AD`` to compare the cost of augmentation);
+J: A on Keras' JAX backend (``KERAS_BACKEND=jax``; needs ``pip install jax``).
+
+Each path uses the GPU when its framework sees one (PyTorch: CUDA).
 
 784-512-512-10, ReLU, dropout 0.2, batch 128, RMSprop 1e-3, 54,000 training and 6,000
 validation images, validation scored every epoch in all three. Each run is its own
@@ -26,7 +29,8 @@ import time
 
 from bench.appserver import PROJECT_ROOT
 
-VARIANTS = {"A": "project train()", "B": "plain model.fit", "C": "PyTorch", "D": "A, augmented"}
+VARIANTS = {"A": "project train()", "B": "plain model.fit", "C": "PyTorch", "D": "A, augmented", "J": "A on JAX"}
+BACKENDS = {"J": "jax"}  # Keras backend per variant; the others run on TensorFlow
 
 
 def run_a(epochs: int, augment: bool = False) -> dict:
@@ -76,26 +80,27 @@ def run_c(epochs: int) -> dict:
     from utils.mnist import load_mnist
 
     torch.manual_seed(0)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     data = load_mnist(0.1, 0)
-    x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
+    x_train, y_train = torch.from_numpy(data.x_train).to(device), torch.from_numpy(data.y_train).to(device)
     model = nn.Sequential(
         nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.2),
         nn.Linear(512, 512), nn.ReLU(), nn.Dropout(0.2),
         nn.Linear(512, 10),
-    )  # fmt: skip
+    ).to(device)  # fmt: skip
     optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)  # Keras' RMSprop defaults
     loss_fn = nn.CrossEntropyLoss()
 
     def accuracy(x, y) -> float:
         model.eval()
         with torch.no_grad():
-            return float((model(torch.from_numpy(x)).argmax(1) == torch.from_numpy(y)).float().mean())
+            return float((model(torch.from_numpy(x).to(device)).argmax(1).cpu() == torch.from_numpy(y)).float().mean())
 
     seconds = []
     for _ in range(epochs):
         started = time.perf_counter()
         model.train()
-        order = torch.randperm(len(x_train))
+        order = torch.randperm(len(x_train), device=device)
         for start in range(0, len(order), 128):
             batch = order[start : start + 128]
             optimizer.zero_grad()
@@ -104,7 +109,8 @@ def run_c(epochs: int) -> dict:
             optimizer.step()
         accuracy(data.x_val, data.y_val)
         seconds.append(time.perf_counter() - started)
-    return {"epoch_seconds": seconds, "test_accuracy": accuracy(data.x_test, data.y_test)}
+    name = torch.cuda.get_device_name() if device == "cuda" else "cpu"
+    return {"epoch_seconds": seconds, "test_accuracy": accuracy(data.x_test, data.y_test), "device": name}
 
 
 class EpochClock:
@@ -129,11 +135,30 @@ class EpochClock:
         return Clock()
 
 
+def keras_device() -> str:
+    """What Keras computes on in this process: its backend and first device."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return f"jax {jax.devices()[0].device_kind}"
+    import tensorflow as tf
+
+    return f"tensorflow {'GPU' if tf.config.list_logical_devices('GPU') else 'CPU'}"
+
+
 def child(variant: str, epochs: int) -> None:
-    runners = {"A": run_a, "B": run_b, "C": run_c, "D": lambda epochs: run_a(epochs, augment=True)}
+    runners = {"A": run_a, "B": run_b, "C": run_c, "D": lambda epochs: run_a(epochs, augment=True), "J": run_a}
     result = runners[variant](epochs)
+    if "device" not in result:  # the PyTorch run names its own
+        result["device"] = keras_device()
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(result), flush=True)
+
+
+RATIOS = [("A", "B", ""), ("A", "C", ""), ("D", "A", " (augmentation's cost per epoch)"),
+          ("J", "A", " (JAX against TensorFlow)"), ("J", "C", "")]  # fmt: skip
 
 
 def main() -> None:
@@ -160,12 +185,19 @@ def main() -> None:
                 "--epochs",
                 str(args.epochs),
             ]
-            done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True)
+            backend = {"KERAS_BACKEND": BACKENDS.get(variant, "tensorflow")}
+            done = subprocess.run(
+                command, cwd=PROJECT_ROOT, env=env | backend, capture_output=True, text=True, check=False
+            )
+            if done.returncode:
+                raise SystemExit(f"variant {variant} failed:\n{done.stderr[-3000:]}")
             line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
             runs[variant].append(json.loads(line[len("RESULT ") :]))
             timed = runs[variant][-1]["epoch_seconds"][1:]
             print(
-                f"run {repeat + 1} {variant} ({VARIANTS[variant]}): {statistics.median(timed):.2f} s/epoch", flush=True
+                f"run {repeat + 1} {variant} ({VARIANTS[variant]}, {runs[variant][-1]['device']}): "
+                f"{statistics.median(timed):.2f} s/epoch",
+                flush=True,
             )
 
     medians = {}
@@ -178,12 +210,9 @@ def main() -> None:
             f"{variant} {VARIANTS[variant]:16s} {medians[variant]:5.2f} s/epoch (min {min(per_epoch):.2f}, "
             f"max {max(per_epoch):.2f}, n={len(per_epoch)})  test accuracy {accuracy:.2%}  peak RSS {rss:.0f} MB"
         )
-    if "A" in medians and "B" in medians:
-        print(f"A/B = {medians['A'] / medians['B']:.3f}")
-    if "A" in medians and "C" in medians:
-        print(f"A/C = {medians['A'] / medians['C']:.3f}")
-    if "A" in medians and "D" in medians:
-        print(f"D/A = {medians['D'] / medians['A']:.3f} (augmentation's cost per epoch)")
+    for first, second, meaning in RATIOS:
+        if first in medians and second in medians:
+            print(f"{first}/{second} = {medians[first] / medians[second]:.3f}{meaning}")
 
 
 if __name__ == "__main__":

@@ -4,22 +4,44 @@
 more than one GPU, else its default device, which is the GPU when there is one),
 ``mirrored`` (always mirror, over all GPUs, or over all logical CPUs when there are no
 GPUs: how the tests exercise the multi-device path) or ``single``.
+
+TensorFlow is the backend the app is built and tested on. With ``KERAS_BACKEND=jax`` the
+same code trains on JAX's default device (its GPU when it sees one) without a strategy;
+bench/training_throughput.py compares the two.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from typing import Any
 
-import tensorflow as tf
+import keras
 
 STRATEGY_ENV = "MNIST_LAB_STRATEGY"
 CHOICES = ("auto", "mirrored", "single")
 
 
-def choose_strategy(choice: str | None = None) -> tf.distribute.Strategy:
+class DefaultDevice:
+    """Stands in for TensorFlow's default strategy on the other Keras backends."""
+
+    num_replicas_in_sync = 1
+
+    def scope(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()
+
+
+def choose_strategy(choice: str | None = None) -> Any:
+    """A ``tf.distribute.Strategy`` (or ``DefaultDevice`` off TensorFlow) whose ``scope()`` the model is built in."""
     choice = (choice or os.environ.get(STRATEGY_ENV) or "auto").strip().lower()
     if choice not in CHOICES:
         raise ValueError(f"{STRATEGY_ENV} must be one of {', '.join(CHOICES)}, got {choice!r}")
+    if keras.backend.backend() != "tensorflow":
+        if choice == "mirrored":
+            raise ValueError(f"{STRATEGY_ENV}=mirrored needs the TensorFlow backend, not {keras.backend.backend()}")
+        return DefaultDevice()
+    import tensorflow as tf
+
     gpus = tf.config.list_logical_devices("GPU")
     if choice == "mirrored" or (choice == "auto" and len(gpus) > 1):
         devices = gpus or tf.config.list_logical_devices("CPU")

@@ -1,27 +1,37 @@
 """Forward passes without ``model.predict``, whose per-call set-up costs ~50-100 ms.
 
-The network is called through one traced ``tf.function`` per model (about 0.5 ms for one
-digit on a CPU, against ~2.5 ms for an eager call), kept in a weak map so that a model
-that is no longer used can still be freed.
+A Keras network is called through one traced ``tf.function`` per model (about 0.5 ms for
+one digit on a CPU, against ~2.5 ms for an eager call), kept in a weak map so that a model
+that is no longer used can still be freed. A ``DenseNetwork`` read by ``model.dense_file``
+is already such a function, in NumPy; Keras is imported only for Keras networks, so the
+Draw page can answer without loading TensorFlow.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
+from model.dense_file import DenseNetwork
 from utils.mnist import N_CLASSES, N_PIXELS
 from utils.preprocess import as_model_input
+
+if TYPE_CHECKING:
+    import keras
+
+    Network = keras.Model | DenseNetwork
 
 EVAL_CHUNK = 2048
 _compiled: weakref.WeakKeyDictionary[keras.Model, Callable] = weakref.WeakKeyDictionary()
 
 
-def forward(network: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
+def forward(network: Network) -> Callable[[np.ndarray], np.ndarray]:
     """A fast function from (N, 784) float32 rows to (N, 10) probabilities for ``network``."""
+    if isinstance(network, DenseNetwork):
+        return network
     function = _compiled.get(network)
     if function is None:
         function = _trace(network)
@@ -30,6 +40,8 @@ def forward(network: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def _trace(network: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
+    import keras
+
     if keras.backend.backend() != "tensorflow":
         return lambda rows: np.asarray(network(rows, training=False))
     import tensorflow as tf
@@ -43,20 +55,20 @@ def _trace(network: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
     return lambda rows: probabilities(rows).numpy()
 
 
-def predict_probabilities(network: keras.Model, digit: np.ndarray) -> np.ndarray:
+def predict_probabilities(network: Network, digit: np.ndarray) -> np.ndarray:
     """The 10 class probabilities for one 28x28 digit (or 784 row), as float64 summing to 1."""
     probabilities = forward(network)(as_model_input(digit))[0].astype(np.float64)
     return probabilities / probabilities.sum()
 
 
-def predict_batch(network: keras.Model, rows: np.ndarray) -> np.ndarray:
+def predict_batch(network: Network, rows: np.ndarray) -> np.ndarray:
     """Probabilities for many (N, 784) rows, in chunks to bound memory."""
     rows, run = as_model_input(rows), forward(network)
     chunks = [run(rows[start : start + EVAL_CHUNK]) for start in range(0, len(rows), EVAL_CHUNK)]
     return np.concatenate(chunks) if chunks else np.zeros((0, N_CLASSES), np.float32)
 
 
-def evaluate(network: keras.Model, rows: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+def evaluate(network: Network, rows: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """(accuracy, mean cross-entropy) on labelled rows; the loss clips like Keras (1e-7)."""
     probabilities = predict_batch(network, rows).astype(np.float64)
     labels = np.asarray(labels, dtype=np.int64)

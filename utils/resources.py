@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from model.dense_file import DenseNetwork, NotPlainDense, read_dense_network
 from model.storage import ModelInfo, ModelStore, load_network
 from utils.mnist import RawMnist, load_raw
 
@@ -21,12 +22,19 @@ def raw_mnist() -> RawMnist:
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
-def _network(path: str, modified: float) -> keras.Model:
-    return load_network(path)
+def _network(path: str, modified: float) -> DenseNetwork | keras.Model:
+    try:
+        return read_dense_network(path)
+    except NotPlainDense:
+        return load_network(path)  # anything else goes through Keras' safe mode and its checks
 
 
-def network_for(info: ModelInfo) -> keras.Model:
-    """The loaded network, cached by file and modification time so a replaced file is reloaded."""
+def network_for(info: ModelInfo) -> DenseNetwork | keras.Model:
+    """The network for predictions, cached by file and modification time so a replaced file is reloaded.
+
+    Plain Dense stacks (every model this app trains) come back as NumPy arrays: no TensorFlow
+    import on the Draw page, and each answer is a few matrix products.
+    """
     return _network(str(info.path), os.path.getmtime(info.path))
 
 

@@ -1,0 +1,90 @@
+"""The NumPy reader of saved networks gives Keras' answers, and hands anything else back to Keras."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from model.config import TrainingConfig
+from model.dense_file import NotPlainDense, read_dense_network
+from model.inference import predict_batch
+from model.network import build_network
+from model.storage import DEFAULT_MODEL_NAME, ModelStore
+from tests.conftest import PROJECT_ROOT
+
+
+def _rows(mnist_raw, count: int = 200) -> np.ndarray:
+    from utils.preprocess import PREPROCESSING_VERSION, as_model_input, mnist_as_trained
+
+    return as_model_input(mnist_as_trained(mnist_raw.x_test[:count], PREPROCESSING_VERSION))
+
+
+def test_the_default_model_gives_the_same_probabilities_as_keras(mnist_raw):
+    store = ModelStore()
+    path = store.get(DEFAULT_MODEL_NAME).path
+    rows = _rows(mnist_raw)
+    read = read_dense_network(path)
+    assert read.architecture == "784-512-512-10"
+    ours, theirs = read(rows), predict_batch(store.load(DEFAULT_MODEL_NAME), rows)
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    assert np.array_equal(ours.argmax(axis=1), theirs.argmax(axis=1))
+    assert predict_batch(read, rows).shape == (len(rows), 10)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        TrainingConfig(hidden_layers=1, units=8, activation="sigmoid", dropout=0.0),
+        TrainingConfig(hidden_layers=3, units=16, activation="tanh", dropout=0.3),
+        TrainingConfig(hidden_layers=2, units=32, activation="relu", dropout=0.1),
+    ],
+    ids=["sigmoid", "tanh", "relu"],
+)
+def test_every_network_the_app_trains_reads_the_same(config, store, mnist_raw):
+    network = build_network(config)
+    info = store.save(network, "net", {"config": config.to_dict()})
+    rows = _rows(mnist_raw, 50)
+    np.testing.assert_allclose(read_dense_network(info.path)(rows), predict_batch(network, rows), atol=1e-5)
+
+
+def test_other_networks_and_damaged_files_are_left_to_keras(tmp_path):
+    import keras
+
+    cases = {
+        "lambda": keras.Sequential([keras.Input((784,)), keras.layers.Lambda(lambda x: x * 2), keras.layers.Dense(10)]),
+        "foreign": keras.Sequential([keras.Input((32,)), keras.layers.Dense(10, activation="softmax")]),
+        "logits": keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)]),
+        "functional": keras.Model(inputs := keras.Input((784,)), keras.layers.Dense(10, activation="softmax")(inputs)),
+    }
+    reasons = {"lambda": "'Lambda' layer", "foreign": "do not chain", "logits": "not 10 softmax", "functional": "not a"}
+    for name, model in cases.items():
+        model.save(tmp_path / f"{name}.keras")
+        with pytest.raises(NotPlainDense, match=reasons[name]):
+            read_dense_network(tmp_path / f"{name}.keras")
+    (tmp_path / "garbage.keras").write_bytes(b"not a zip file")
+    with pytest.raises(NotPlainDense, match="unreadable archive"):
+        read_dense_network(tmp_path / "garbage.keras")
+
+
+def test_the_draw_page_answers_without_importing_tensorflow():
+    """What the Draw page imports (the canvas component aside) and one prediction leave TensorFlow unloaded."""
+    script = (
+        "import sys, numpy as np\n"
+        "from model.inference import predict_probabilities\n"
+        "from model.storage import ModelStore\n"
+        "from utils import canvas_checks, charts, image_io, preprocess, shell, visual\n"
+        "from utils.resources import network_for\n"
+        "info = ModelStore().active()\n"
+        "network = network_for(info)\n"
+        "digit = preprocess.preprocess_digit(np.pad(np.full((40, 8), 255, np.uint8), 100), info.preprocessing)\n"
+        "print(int(predict_probabilities(network, digit).argmax()), 'tensorflow' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    digit, tensorflow_loaded = done.stdout.split()[-2:]
+    assert digit == "1" and tensorflow_loaded == "False"
