@@ -1,8 +1,9 @@
 """Latency of one prediction from a 280x280 RGBA canvas array: preprocessing + forward pass.
 
-Compares the project's path (direct model call) with ``model.predict`` on the same input,
-interleaved, and prints medians and p95 in milliseconds; then the batch throughput of both
-on the 10,000 test images.
+Compares the Draw page's path (the network read into NumPy by ``model.dense_file``), the
+project's Keras path (a traced ``tf.function``) and ``model.predict`` on the same input,
+interleaved, and prints medians and p95 in milliseconds; then the batch throughput of
+each on the 10,000 test images.
 
     MNIST_PATH=../shared/data/mnist.npz python -m bench.prediction_latency [--calls 1000]
 """
@@ -31,12 +32,17 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000)
     args = parser.parse_args()
 
+    from model.dense_file import read_dense_network
     from model.inference import predict_probabilities
     from model.storage import ModelStore
     from utils.preprocess import as_model_input, preprocess_digit
 
-    network = ModelStore().load("default")
+    store = ModelStore()
+    network, arrays = store.load("default"), read_dense_network(store.get("default").path)
     canvas = canvas_with_a_seven()
+
+    def numpy_path() -> int:
+        return int(predict_probabilities(arrays, preprocess_digit(canvas)).argmax())
 
     def direct() -> int:
         return int(predict_probabilities(network, preprocess_digit(canvas)).argmax())
@@ -44,7 +50,7 @@ def main() -> None:
     def keras_predict() -> int:
         return int(network.predict(as_model_input(preprocess_digit(canvas)), verbose=0)[0].argmax())
 
-    paths = {"direct call (project)": direct, "model.predict": keras_predict}
+    paths = {"NumPy (Draw page)": numpy_path, "traced tf.function": direct, "model.predict": keras_predict}
     for path in paths.values():  # warm-up: tracing, first allocations
         for _ in range(5):
             path()
@@ -57,18 +63,19 @@ def main() -> None:
     for name, values in timings.items():
         median, p95 = np.median(values), np.percentile(values, 95)
         print(f"{name:24s} median {median:7.2f} ms   p95 {p95:7.2f} ms   n={len(values)}")
-    print(f"digit predicted: {direct()}")
-    batch_throughput(network)
+    print(f"digit predicted: {numpy_path()}")
+    batch_throughput(network, arrays)
 
 
-def batch_throughput(network, repeats: int = 5) -> None:
+def batch_throughput(network, arrays, repeats: int = 5) -> None:
     """Images per second on the 10,000 test images: the project's batched path against ``model.predict``."""
     from model.inference import predict_batch
     from utils.mnist import load_raw
     from utils.preprocess import mnist_as_trained
 
     rows = mnist_as_trained(load_raw().x_test)
-    paths = {"predict_batch (project)": lambda: predict_batch(network, rows),
+    paths = {"NumPy (Draw page)": lambda: predict_batch(arrays, rows),
+             "traced tf.function": lambda: predict_batch(network, rows),
              "model.predict": lambda: network.predict(rows, batch_size=2048, verbose=0)}  # fmt: skip
     seconds: dict[str, list[float]] = {name: [] for name in paths}
     for path in paths.values():

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
-from model.config import ACTIVATIONS, OPTIMIZERS, TrainingConfig
+from model.config import ACTIVATIONS, OPTIMIZERS, SCHEDULES, TrainingConfig
 from model.storage import ModelStorageError, ModelStore, load_network
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=defaults.learning_rate, help="learning rate")
     train.add_argument(
         "--optimizer", choices=OPTIMIZERS, default=defaults.optimizer, help="sgd is plain gradient descent"
+    )
+    train.add_argument(
+        "--schedule", choices=SCHEDULES, default=defaults.schedule, help="learning rate: constant or cosine decay to 0"
     )
     train.add_argument("--activation", choices=ACTIVATIONS, default=defaults.activation)
     train.add_argument("--dropout", type=float, default=defaults.dropout)
@@ -77,6 +80,7 @@ def run_train(args: argparse.Namespace, store: ModelStore) -> int:
         dropout=args.dropout,
         optimizer=args.optimizer,
         learning_rate=args.lr,
+        schedule=args.schedule,
         batch_size=args.batch_size,
         epochs=args.epochs,
         validation_fraction=args.val_split,

@@ -17,6 +17,8 @@ OPTIMIZER_LABELS = {
     "adam": "Adam",
     "rmsprop": "RMSprop",
 }
+SCHEDULES = ("constant", "cosine")
+SCHEDULE_LABELS = {"constant": "Constant", "cosine": "Cosine decay to zero"}
 LIMITS: dict[str, tuple[float, float]] = {
     "hidden_layers": (1, 8),
     "units": (8, 2048),
@@ -39,6 +41,7 @@ class TrainingConfig:
     dropout: float = 0.2
     optimizer: str = "rmsprop"
     learning_rate: float = 0.001
+    schedule: str = "constant"  # "cosine": the rate falls along a half cosine to 0 by the last batch
     batch_size: int = 128
     epochs: int = 10
     validation_fraction: float = 0.1
@@ -64,6 +67,8 @@ class TrainingConfig:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
 
     @property
     def layer_sizes(self) -> list[int]:

@@ -71,13 +71,18 @@ def read_dense_network(path: str | os.PathLike) -> DenseNetwork:
             weights = archive.read("model.weights.h5")
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
         raise NotPlainDense(f"unreadable archive: {error}") from error
-    dense_configs = _dense_layer_configs(config)
+    try:
+        dense_configs = _dense_layer_configs(config)
+    except (AttributeError, KeyError, TypeError) as error:  # JSON of an unexpected shape
+        raise NotPlainDense(f"unexpected config: {error!r}") from error
     try:
         with h5py.File(io.BytesIO(weights), "r") as store:
             variables = _variables_by_layer_name(store)
             layers = tuple(_dense_layer(layer, variables) for layer in dense_configs)
-    except (OSError, KeyError, ValueError) as error:
-        raise NotPlainDense(f"unreadable weights: {error}") from error
+    except NotPlainDense:
+        raise
+    except (OSError, KeyError, IndexError, TypeError, ValueError) as error:
+        raise NotPlainDense(f"unreadable weights: {error!r}") from error
     _check_shapes(layers)
     return DenseNetwork(name=str(config.get("config", {}).get("name", "")), layers=layers)
 
@@ -89,6 +94,9 @@ def _dense_layer_configs(config: dict[str, Any]) -> list[dict[str, Any]]:
     for layer in config.get("config", {}).get("layers", []):
         kind = layer.get("class_name")
         if kind == "Dense":
+            activation = layer["config"].get("activation")
+            if not isinstance(activation, str) or activation not in ACTIVATIONS:
+                raise NotPlainDense(f"layer {layer['config'].get('name')!r} uses activation {activation!r}")
             dense.append(layer["config"])
         elif kind not in IGNORED_AT_INFERENCE:
             raise NotPlainDense(f"has a {kind!r} layer")
@@ -108,15 +116,12 @@ def _variables_by_layer_name(store: h5py.File) -> dict[str, list[np.ndarray]]:
 
 
 def _dense_layer(config: dict[str, Any], variables: dict[str, list[np.ndarray]]) -> tuple[np.ndarray, np.ndarray, str]:
-    activation = config.get("activation")
-    if activation not in ACTIVATIONS:
-        raise NotPlainDense(f"layer {config.get('name')!r} uses activation {activation!r}")
     arrays = variables[config["name"]]
     kernel = np.ascontiguousarray(arrays[0], dtype=np.float32)
     bias = np.asarray(arrays[1], np.float32) if config.get("use_bias", True) else np.zeros(kernel.shape[1], np.float32)
     if kernel.ndim != 2 or bias.shape != (kernel.shape[1],):
         raise NotPlainDense(f"layer {config['name']!r} has weights of shape {kernel.shape} and {bias.shape}")
-    return kernel, bias, activation
+    return kernel, bias, config["activation"]
 
 
 def _check_shapes(layers: tuple[tuple[np.ndarray, np.ndarray, str], ...]) -> None:

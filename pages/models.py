@@ -30,6 +30,7 @@ def row(info) -> dict:
         "epochs": info.metadata.get("epochs_completed"),
         "optimizer": config.optimizer if config else None,
         "learning rate": config.learning_rate if config else None,
+        "schedule": config.schedule if config else None,
         "activation": config.activation if config else None,
         "dropout": config.dropout if config else None,
         "batch": config.batch_size if config else None,

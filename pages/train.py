@@ -5,7 +5,7 @@ from datetime import datetime
 import numpy as np
 import streamlit as st
 
-from model.config import ACTIVATIONS, OPTIMIZER_LABELS, TrainingConfig
+from model.config import ACTIVATIONS, OPTIMIZER_LABELS, SCHEDULE_LABELS, SCHEDULES, TrainingConfig
 from model.diagram import network_dot
 from model.jobs import JobState, TrainingJob
 from utils.charts import confusion_heatmap, training_curves
@@ -113,6 +113,11 @@ with settings:
         )
         if optimizer == "sgd" and learning_rate < 0.01:
             st.caption("Plain gradient descent learns slowly at small rates: try 0.03-0.3.")
+        schedule = st.radio(
+            "Learning-rate schedule", SCHEDULES, format_func=SCHEDULE_LABELS.get, horizontal=True, key="schedule",
+            help="Cosine decay lowers the rate smoothly to zero by the last batch: big steps first, fine ones at "
+            "the end. It usually adds a few tenths of a percent.", **KEEP,
+        )  # fmt: skip
         activation = st.radio(
             "Activation", ACTIVATIONS, format_func=lambda a: {"relu": "ReLU"}.get(a, a), horizontal=True,
             key="activation", **KEEP,
@@ -122,8 +127,8 @@ with settings:
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed", **KEEP)
     config = TrainingConfig(
         hidden_layers=layers, units=units, activation=activation, dropout=dropout, optimizer=optimizer,
-        learning_rate=learning_rate, batch_size=batch_size, epochs=epochs, validation_fraction=validation,
-        seed=int(seed), augment=augment,
+        learning_rate=learning_rate, schedule=schedule, batch_size=batch_size, epochs=epochs,
+        validation_fraction=validation, seed=int(seed), augment=augment,
     )  # fmt: skip
     name = st.text_input("Model name", placeholder=f"mlp-{config.architecture}", max_chars=64, key="model_name")
     if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=busy, width="stretch"):

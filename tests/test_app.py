@@ -69,7 +69,7 @@ def test_train_sliders_at_their_extremes(app):
     assert not app.exception and app.expander[1].label.startswith("Network: 784-8-10 — 6,370 parameters")
 
 
-def test_augment_switch_previews_distorted_digits_and_is_trained_with(app):
+def test_augment_switch_and_schedule_are_trained_with(app):
     open_page(app, "train")
     assert not app.toggle(key="augment").value and not app.get("image")
     app.toggle(key="augment").set_value(True).run()
@@ -80,8 +80,11 @@ def test_augment_switch_previews_distorted_digits_and_is_trained_with(app):
     app.slider(key="hidden_layers").set_value(1).run()
     app.select_slider(key="units").set_value(16).run()
     app.slider(key="epochs").set_value(1).run()
+    assert app.radio(key="schedule").value == "constant"
+    app.radio(key="schedule").set_value("cosine").run()
     button(app, "Train").click().run()
-    assert app.session_state["training_job"].config.augment
+    config = app.session_state["training_job"].config
+    assert config.augment and config.schedule == "cosine"
     app.session_state["training_job"].stop()
 
 

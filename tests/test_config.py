@@ -29,6 +29,7 @@ def test_defaults_are_the_reference_network():
         ("units", 64.5, "units must be a whole number"),
         ("activation", "softplus", "activation must be one of relu, sigmoid, tanh"),
         ("optimizer", "lbfgs", "optimizer must be one of sgd, momentum, adam, rmsprop"),
+        ("schedule", "exponential", "schedule must be one of constant, cosine"),
     ],
 )
 def test_invalid_values_name_the_field_and_range(field, value, message):
@@ -38,6 +39,11 @@ def test_invalid_values_name_the_field_and_range(field, value, message):
 
 def test_extremes_are_allowed_and_round_trip():
     small = TrainingConfig(hidden_layers=1, units=8, dropout=0.0, optimizer="sgd", activation="sigmoid")
-    big = TrainingConfig(hidden_layers=8, units=2048, dropout=0.9, epochs=100)
+    big = TrainingConfig(hidden_layers=8, units=2048, dropout=0.9, epochs=100, schedule="cosine")
     assert small.architecture == "784-8-10" and big.layer_sizes[1:-1] == [2048] * 8
     assert TrainingConfig.from_dict({**big.to_dict(), "unknown_future_key": 1}) == big
+
+
+def test_models_saved_before_schedules_existed_read_as_constant():
+    old = {key: value for key, value in TrainingConfig().to_dict().items() if key != "schedule"}
+    assert TrainingConfig.from_dict(old).schedule == "constant"

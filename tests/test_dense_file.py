@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -67,6 +69,18 @@ def test_other_networks_and_damaged_files_are_left_to_keras(tmp_path):
     (tmp_path / "garbage.keras").write_bytes(b"not a zip file")
     with pytest.raises(NotPlainDense, match="unreadable archive"):
         read_dense_network(tmp_path / "garbage.keras")
+    odd = {"[1, 2]": "unexpected config", _config_with_activation({"class_name": "X"}): "uses activation"}
+    for config, reason in odd.items():
+        with zipfile.ZipFile(tmp_path / "odd.keras", "w") as archive:
+            archive.writestr("config.json", config)
+            archive.writestr("model.weights.h5", b"")
+        with pytest.raises(NotPlainDense, match=reason):
+            read_dense_network(tmp_path / "odd.keras")
+
+
+def _config_with_activation(activation: object) -> str:
+    dense = {"class_name": "Dense", "config": {"name": "d", "units": 10, "activation": activation}}
+    return json.dumps({"class_name": "Sequential", "config": {"layers": [dense]}})
 
 
 def test_the_draw_page_answers_without_importing_tensorflow():

@@ -39,6 +39,19 @@ def test_short_training_learns_and_reports_batches_and_epochs(small_splits):
     assert result.seconds > 0 and result.metadata()["config"] == QUICK.to_dict()
 
 
+def test_cosine_schedule_falls_from_the_chosen_rate_to_zero_by_the_last_batch(small_splits):
+    from model.network import make_optimizer
+
+    config = dataclasses.replace(QUICK, schedule="cosine")
+    rate = make_optimizer(config, total_steps=300).learning_rate  # Keras evaluates the schedule at step 0
+    schedule = make_optimizer(config, total_steps=300)._learning_rate
+    assert float(rate) == pytest.approx(0.002)
+    assert [float(schedule(step)) for step in (150, 300)] == pytest.approx([0.001, 0.0], abs=1e-7)
+    assert float(make_optimizer(QUICK, total_steps=300).learning_rate) == pytest.approx(0.002)
+    result = train(config, small_splits.limit(3000, 500))
+    assert result.status == "completed" and result.test_accuracy > 0.85, result.test_accuracy
+
+
 def test_same_seed_same_result(small_splits):
     data = small_splits.limit(1500, 200)
     config = TrainingConfig(hidden_layers=2, units=32, epochs=2, batch_size=50, seed=7)

@@ -1,0 +1,116 @@
+"""Many users at once, measured at the server: websocket sessions drawing while another trains.
+
+``bench/load_test.py`` drives real browser tabs, so on a small machine most of its time
+goes to eleven Chromium pages rendering on the server's own cores. Here each user is a
+``StreamlitSocket`` (``bench/streamlit_socket.py``): it opens the Draw page, then sends
+a drawing of a 1 or a 0 as the canvas would, waits for the fragment run to finish,
+checks the **Prediction** it sent back, pauses as a person would before the next digit
+(``--pause``), and again. One more session opens the Train page, sets 100 epochs,
+presses **Train** and asks for the live view every 0.75 s as the browser does. Latency
+is from sending the drawing to the end of the server's run (the canvas' own 200 ms
+debounce and the browser's rendering come on top, on the user's computer). Errors: an
+exception in a run, a wrong digit, no answer within 30 s. Localhost only, bounded in time:
+
+    MNIST_PATH=../shared/data/mnist.npz python -m bench.socket_load_test --sessions 10 --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench.app_latency import STROKES
+from bench.appserver import running_server, tree_rss_mb
+from bench.load_test import Tally, percentile, sample_memory
+from bench.streamlit_socket import StreamlitSocket, canvas_state
+
+ANSWER_TIMEOUT_S = 30
+LIVE_VIEW_EVERY_S = 0.75  # the Train page's fragment(run_every=...) in the browser
+
+
+async def drawing_session(url: str, index: int, until: float, pause: float, tally: Tally) -> None:
+    async with StreamlitSocket(url) as session:
+        page = await session.rerun("draw")
+        canvas = next(element.bidi_component.id for element in page.of_type("bidi_component"))
+        fragment = next(iter(page.fragment_ids))
+        turn = index
+        while time.monotonic() < until:
+            digit = "10"[turn % 2]
+            turn += 1
+            session.set_json(canvas, canvas_state([STROKES[digit]]))
+            try:
+                run = await asyncio.wait_for(session.rerun("draw", fragment), ANSWER_TIMEOUT_S)
+            except TimeoutError:
+                tally.errors.append(f"session {index}: no answer within {ANSWER_TIMEOUT_S} s")
+                return
+            tally.latencies_ms.append(run.seconds * 1000)
+            said = [element.metric.body for element in run.of_type("metric") if element.metric.label == "Prediction"]
+            if run.exceptions or said != [digit]:
+                tally.errors.append(f"session {index}: drew a {digit}, got {said} {run.exceptions[:1]}")
+            await asyncio.sleep(pause)
+
+
+async def training_session(url: str, until: float, tally: Tally) -> None:
+    async with StreamlitSocket(url) as session:
+        page = await session.rerun("train")
+        epochs = next(element.slider.id for element in page.of_type("slider") if element.slider.label == "Epochs")
+        train = next(element.button.id for element in page.of_type("button") if element.button.label == "Train")
+        session.set_number(epochs, 100)
+        pressed = await session.rerun("train", press=train)
+        live_view = next(iter(pressed.fragment_ids))
+        while time.monotonic() < until:
+            await asyncio.sleep(LIVE_VIEW_EVERY_S)
+            run = await session.rerun("train", live_view)
+            tally.training = next((element.progress.text for element in run.of_type("progress")), tally.training)
+            if run.exceptions:
+                tally.errors.append(f"training session: {run.exceptions[0]}")
+        stop = [element.button.id for element in run.of_type("button") if element.button.label == "Stop"]
+        if stop:
+            await session.rerun("train", live_view, press=stop[0])
+
+
+async def run(sessions: int, seconds: float, train: bool, pause: float) -> Tally:
+    tally = Tally()
+    with tempfile.TemporaryDirectory() as folder, running_server(Path(folder)) as (url, server):
+        tally.rss_mb.append(tree_rss_mb(server.pid))
+        until = time.monotonic() + seconds
+        tasks = [drawing_session(url, index, until, pause, tally) for index in range(sessions)]
+        if train:
+            tasks.append(training_session(url, until, tally))
+        tasks.append(sample_memory(server.pid, until, tally))
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        tally.errors += [f"{type(error).__name__}: {error}" for error in results if isinstance(error, Exception)]
+    return tally
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=10, help="drawing sessions (default 10)")
+    parser.add_argument("--seconds", type=float, default=60, help="how long they draw (default 60)")
+    parser.add_argument("--pause", type=float, default=1.0, help="seconds between a user's drawings (default 1)")
+    parser.add_argument("--no-training", action="store_true", help="without the training session")
+    args = parser.parse_args(argv)
+    tally = asyncio.run(run(args.sessions, args.seconds, not args.no_training, args.pause))
+    latencies = tally.latencies_ms
+    print(f"{args.sessions} websocket sessions for {args.seconds:.0f} s, pause {args.pause} s, "
+          f"training: {not args.no_training}")  # fmt: skip
+    if latencies:
+        print(
+            f"answers {len(latencies)}  p50 {statistics.median(latencies):.0f} ms  "
+            f"p95 {percentile(latencies, 0.95):.0f} ms  max {max(latencies):.0f} ms  "
+            f"within 1 s: {sum(value <= 1000 for value in latencies) / len(latencies):.1%}"
+        )
+    print(f"server RSS (with its training worker): idle {tally.rss_mb[0]:.0f} MB, peak {max(tally.rss_mb):.0f} MB")
+    print(f"training at the end: {tally.training}")
+    print(f"errors: {len(tally.errors)}")
+    for error in tally.errors[:20]:
+        print(f"  {error}")
+    return 1 if tally.errors or not latencies else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
