@@ -68,7 +68,7 @@ def main() -> None:
 
 
 def batch_throughput(network, arrays, repeats: int = 5) -> None:
-    """Images per second on the 10,000 test images: the project's batched path against ``model.predict``."""
+    """Images per second on the 10,000 test images: the NumPy path, the traced call and ``model.predict``."""
     from model.inference import predict_batch
     from utils.mnist import load_raw
     from utils.preprocess import mnist_as_trained

@@ -2,8 +2,8 @@
 
 What a browser tab does, reduced to the messages: ask for a page, receive its elements,
 send widget values (a drawing on the canvas, a button press) and wait until the server
-says the script run has finished. A load test built on it measures the server alone;
-rendering, which a real user's own computer does, costs nothing here.
+says the script run has finished. A load test built on it measures the server without
+any browser rendering, which a real user's own computer does.
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ class Run:
         return (element for element in self.elements if element.WhichOneof("type") == kind)
 
     @property
+    def succeeded(self) -> bool:
+        return self.status in (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY)
+
+    @property
     def exceptions(self) -> list[str]:
         return [element.exception.message for element in self.of_type("exception")]
 
@@ -45,7 +49,7 @@ class StreamlitSocket:
     """One session of the app (one browser tab's worth), driven message by message."""
 
     def __init__(self, url: str) -> None:
-        self.url = url.replace("http://", "ws://") + "/_stcore/stream"
+        self.url = url.rstrip("/").replace("http", "ws", 1) + "/_stcore/stream"  # http -> ws, https -> wss
         self.socket = None
         self.widgets: dict[str, WidgetState] = {}
 

@@ -1,4 +1,4 @@
-"""Seconds per epoch of the reference network on full MNIST, three ways, interleaved.
+"""Seconds per epoch of the reference network on full MNIST, several ways, interleaved.
 
 A: the project's own path (``model.training.train`` with the live-curve listener the app uses);
 B: the plain Keras tutorial way (``model.fit`` with default settings);
@@ -9,7 +9,7 @@ J: A on Keras' JAX backend (``KERAS_BACKEND=jax``; needs ``pip install jax``).
 Each path uses the GPU when its framework sees one (PyTorch: CUDA).
 
 784-512-512-10, ReLU, dropout 0.2, batch 128, RMSprop 1e-3, 54,000 training and 6,000
-validation images, validation scored every epoch in all three. Each run is its own
+validation images, validation scored every epoch in all of them. Each run is its own
 process (A B C A B C ...); the first epoch (tracing, warm-up) is not counted. Also
 reports test accuracy after the same number of epochs and each run's peak RSS.
 

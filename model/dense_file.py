@@ -22,6 +22,8 @@ import numpy as np
 from utils.mnist import N_CLASSES, N_PIXELS
 
 IGNORED_AT_INFERENCE = {"InputLayer", "Dropout"}
+WEIGHTS = "model.weights.h5"
+MAX_WEIGHTS_BYTES = 512 * 2**20  # the largest network the app trains (8 x 2048 units) has 140 MB
 
 
 class NotPlainDense(ValueError):
@@ -44,7 +46,7 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 ACTIVATIONS = {"linear": lambda x: x, "relu": _relu, "sigmoid": _sigmoid, "tanh": np.tanh, "softmax": _softmax}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DenseNetwork:
     """Dense layers as (kernel, bias, activation); called like ``inference.forward``'s functions."""
 
@@ -66,25 +68,25 @@ class DenseNetwork:
 def read_dense_network(path: str | os.PathLike) -> DenseNetwork:
     """The network in a ``.keras`` file, or ``NotPlainDense`` saying why it cannot be read this way."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
-            weights = archive.read("model.weights.h5")
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
-        raise NotPlainDense(f"unreadable archive: {error}") from error
-    try:
-        dense_configs = _dense_layer_configs(config)
-    except (AttributeError, KeyError, TypeError) as error:  # JSON of an unexpected shape
-        raise NotPlainDense(f"unexpected config: {error!r}") from error
-    try:
-        with h5py.File(io.BytesIO(weights), "r") as store:
-            variables = _variables_by_layer_name(store)
-            layers = tuple(_dense_layer(layer, variables) for layer in dense_configs)
+        return _read(path)
     except NotPlainDense:
         raise
-    except (OSError, KeyError, IndexError, TypeError, ValueError) as error:
-        raise NotPlainDense(f"unreadable weights: {error!r}") from error
+    except Exception as error:  # zip, zlib, JSON and HDF5 raise many types for damaged files
+        raise NotPlainDense(f"unreadable: {type(error).__name__}: {error}") from error
+
+
+def _read(path: str | os.PathLike) -> DenseNetwork:
+    with zipfile.ZipFile(path) as archive:
+        if archive.getinfo(WEIGHTS).file_size > MAX_WEIGHTS_BYTES:
+            raise NotPlainDense(f"weights over {MAX_WEIGHTS_BYTES // 2**20} MB")
+        config = json.loads(archive.read("config.json"))
+        weights = archive.read(WEIGHTS)
+    dense_configs = _dense_layer_configs(config)
+    with h5py.File(io.BytesIO(weights), "r") as store:
+        variables = _variables_by_layer_name(store)
+        layers = tuple(_dense_layer(layer, variables) for layer in dense_configs)
     _check_shapes(layers)
-    return DenseNetwork(name=str(config.get("config", {}).get("name", "")), layers=layers)
+    return DenseNetwork(name=str(config["config"].get("name", "")), layers=layers)
 
 
 def _dense_layer_configs(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -97,6 +99,8 @@ def _dense_layer_configs(config: dict[str, Any]) -> list[dict[str, Any]]:
             activation = layer["config"].get("activation")
             if not isinstance(activation, str) or activation not in ACTIVATIONS:
                 raise NotPlainDense(f"layer {layer['config'].get('name')!r} uses activation {activation!r}")
+            if layer["config"].get("quantization_config"):
+                raise NotPlainDense(f"layer {layer['config'].get('name')!r} is quantized")
             dense.append(layer["config"])
         elif kind not in IGNORED_AT_INFERENCE:
             raise NotPlainDense(f"has a {kind!r} layer")
@@ -117,16 +121,22 @@ def _variables_by_layer_name(store: h5py.File) -> dict[str, list[np.ndarray]]:
 
 def _dense_layer(config: dict[str, Any], variables: dict[str, list[np.ndarray]]) -> tuple[np.ndarray, np.ndarray, str]:
     arrays = variables[config["name"]]
+    use_bias = config.get("use_bias", True)
+    if len(arrays) != 1 + use_bias or not all(np.issubdtype(array.dtype, np.floating) for array in arrays):
+        stored = [str(array.dtype) for array in arrays]
+        raise NotPlainDense(f"layer {config['name']!r} stores {stored}, not a float kernel and bias")
     kernel = np.ascontiguousarray(arrays[0], dtype=np.float32)
-    bias = np.asarray(arrays[1], np.float32) if config.get("use_bias", True) else np.zeros(kernel.shape[1], np.float32)
+    bias = np.asarray(arrays[1], np.float32) if use_bias else np.zeros(kernel.shape[1], np.float32)
     if kernel.ndim != 2 or bias.shape != (kernel.shape[1],):
         raise NotPlainDense(f"layer {config['name']!r} has weights of shape {kernel.shape} and {bias.shape}")
+    kernel.setflags(write=False)  # one copy is shared by every session
+    bias.setflags(write=False)
     return kernel, bias, config["activation"]
 
 
 def _check_shapes(layers: tuple[tuple[np.ndarray, np.ndarray, str], ...]) -> None:
     sizes = [N_PIXELS, *(kernel.shape[1] for kernel, _, _ in layers)]
-    if any(kernel.shape[0] != size for (kernel, _, _), size in zip(layers, sizes, strict=False)):
+    if any(kernel.shape[0] != size for (kernel, _, _), size in zip(layers, sizes[:-1], strict=True)):
         raise NotPlainDense(f"layer sizes do not chain: {[kernel.shape for kernel, _, _ in layers]}")
     if sizes[-1] != N_CLASSES or layers[-1][2] != "softmax":
         raise NotPlainDense(f"ends in {sizes[-1]} {layers[-1][2]} outputs, not {N_CLASSES} softmax probabilities")

@@ -68,7 +68,9 @@ def make_optimizer(config: TrainingConfig, total_steps: int | None = None) -> ke
     (bench/RESULTS.md, "Drawing accuracy").
     """
     rate: float | keras.optimizers.schedules.LearningRateSchedule = config.learning_rate
-    if config.schedule == "cosine" and total_steps:
+    if config.schedule == "cosine":
+        if not total_steps:
+            raise ValueError("a cosine schedule needs the number of training steps")
         rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=total_steps)
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(learning_rate=rate)

@@ -43,7 +43,7 @@ def test_training_runs_on_the_jax_backend(tmp_path):
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(tmp_path)],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "KERAS_BACKEND": "jax"},
+        env={**os.environ, "KERAS_BACKEND": "jax", "MNIST_LAB_STRATEGY": "auto"},
         capture_output=True,
         text=True,
         timeout=300,

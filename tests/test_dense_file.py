@@ -61,21 +61,35 @@ def test_other_networks_and_damaged_files_are_left_to_keras(tmp_path):
         "logits": keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)]),
         "functional": keras.Model(inputs := keras.Input((784,)), keras.layers.Dense(10, activation="softmax")(inputs)),
     }
-    reasons = {"lambda": "'Lambda' layer", "foreign": "do not chain", "logits": "not 10 softmax", "functional": "not a"}
+    quantized = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
+    quantized.quantize("int8")  # int8 kernel + scale: reading the kernel as floats would give wrong answers
+    cases["quantized"] = quantized
+    reasons = {"lambda": "'Lambda' layer", "foreign": "do not chain", "logits": "not 10 softmax", "functional": "not a",
+               "quantized": "quantized|not a float kernel"}  # fmt: skip
     for name, model in cases.items():
         model.save(tmp_path / f"{name}.keras")
         with pytest.raises(NotPlainDense, match=reasons[name]):
             read_dense_network(tmp_path / f"{name}.keras")
     (tmp_path / "garbage.keras").write_bytes(b"not a zip file")
-    with pytest.raises(NotPlainDense, match="unreadable archive"):
+    with pytest.raises(NotPlainDense, match="unreadable: BadZipFile"):
         read_dense_network(tmp_path / "garbage.keras")
-    odd = {"[1, 2]": "unexpected config", _config_with_activation({"class_name": "X"}): "uses activation"}
+    odd = {"[1, 2]": "unreadable: AttributeError", _config_with_activation({"class_name": "X"}): "uses activation"}
     for config, reason in odd.items():
         with zipfile.ZipFile(tmp_path / "odd.keras", "w") as archive:
             archive.writestr("config.json", config)
             archive.writestr("model.weights.h5", b"")
         with pytest.raises(NotPlainDense, match=reason):
             read_dense_network(tmp_path / "odd.keras")
+
+
+def test_the_arrays_are_shared_read_only():
+    network = read_dense_network(ModelStore().get(DEFAULT_MODEL_NAME).path)
+    kernel, bias, _ = network.layers[0]
+    with pytest.raises(ValueError, match="read-only"):
+        kernel[0, 0] = 1.0
+    with pytest.raises(ValueError, match="read-only"):
+        bias[0] = 1.0
+    assert network != read_dense_network(ModelStore().get(DEFAULT_MODEL_NAME).path)  # identity, not array equality
 
 
 def _config_with_activation(activation: object) -> str:

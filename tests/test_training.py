@@ -48,8 +48,11 @@ def test_cosine_schedule_falls_from_the_chosen_rate_to_zero_by_the_last_batch(sm
     assert float(rate) == pytest.approx(0.002)
     assert [float(schedule(step)) for step in (150, 300)] == pytest.approx([0.001, 0.0], abs=1e-7)
     assert float(make_optimizer(QUICK, total_steps=300).learning_rate) == pytest.approx(0.002)
+    with pytest.raises(ValueError, match="number of training steps"):
+        make_optimizer(config)
     result = train(config, small_splits.limit(3000, 500))
     assert result.status == "completed" and result.test_accuracy > 0.85, result.test_accuracy
+    assert float(result.model.optimizer.learning_rate) < 1e-6  # the schedule ran to its end, batch by batch
 
 
 def test_same_seed_same_result(small_splits):

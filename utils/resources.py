@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from utils.mnist import RawMnist, load_raw
 if TYPE_CHECKING:
     import keras
 
+_LOGGER = logging.getLogger(__name__)
+
 
 @st.cache_resource(show_spinner="Loading MNIST…")
 def raw_mnist() -> RawMnist:
@@ -25,8 +28,9 @@ def raw_mnist() -> RawMnist:
 def _network(path: str, modified: float) -> DenseNetwork | keras.Model:
     try:
         return read_dense_network(path)
-    except NotPlainDense:
-        return load_network(path)  # anything else goes through Keras' safe mode and its checks
+    except NotPlainDense as reason:  # anything else goes through Keras' safe mode and its checks
+        _LOGGER.info("%s: read through Keras (%s)", path, reason)
+        return load_network(path)
 
 
 def network_for(info: ModelInfo) -> DenseNetwork | keras.Model:
