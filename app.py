@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from model.storage import ModelStorageError
+from utils.gc_tuning import freeze_imported_frameworks
 from utils.resources import model_store
 from utils.shell import app_shell
 
@@ -34,4 +35,7 @@ def show_active_model() -> None:
 navigation = st.navigation(PAGES)
 show_active_model()
 with app_shell():
-    navigation.run()
+    try:
+        navigation.run()
+    finally:
+        freeze_imported_frameworks()

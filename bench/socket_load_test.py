@@ -6,7 +6,9 @@ goes to eleven Chromium pages rendering on the server's own cores. Here each use
 a drawing of a 1 or a 0 as the canvas would, waits for the fragment run to finish,
 checks the **Prediction** it sent back, pauses as a person would before the next digit
 (``--pause``), and again. One more session opens the Train page, sets 100 epochs,
-presses **Train** and asks for the live view every 0.75 s as the browser does. Latency
+presses **Train** and asks for the live view every 0.75 s as the browser does
+(``--keras-loaded``: first, one session switches on the Train page's augmentation
+preview, which imports Keras and TensorFlow into the server). Latency
 is from sending the drawing to the end of the server's run (the canvas' own 200 ms
 debounce and the browser's rendering come on top, on the user's computer; the clients
 themselves share the machine with the server, so this is an upper bound). Errors: an
@@ -74,9 +76,21 @@ async def training_session(url: str, until: float, tally: Tally) -> None:
             await session.rerun("train", live_view, press=stop[0])
 
 
-async def run(sessions: int, seconds: float, train: bool, pause: float) -> Tally:
+async def show_augmentation_preview(url: str) -> None:
+    """Switch on the Train page's augmentation preview once: it imports Keras (and TensorFlow) into the server."""
+    async with StreamlitSocket(url) as session:
+        page = await session.rerun("train")
+        toggle = next(e.checkbox.id for e in page.of_type("checkbox") if e.checkbox.label == "Augment training data")
+        session.set_bool(toggle, True)
+        if not any(True for _ in (await session.rerun("train")).of_type("imgs")):
+            raise RuntimeError("the augmentation preview did not appear")
+
+
+async def run(sessions: int, seconds: float, train: bool, pause: float, keras_loaded: bool = False) -> Tally:
     tally = Tally()
     with tempfile.TemporaryDirectory() as folder, running_server(Path(folder)) as (url, server):
+        if keras_loaded:
+            await show_augmentation_preview(url)
         tally.rss_mb.append(tree_rss_mb(server.pid))
         until = time.monotonic() + seconds
         tasks = [drawing_session(url, index, until, pause, tally) for index in range(sessions)]
@@ -94,11 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60, help="how long they draw (default 60)")
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between a user's drawings (default 1)")
     parser.add_argument("--no-training", action="store_true", help="without the training session")
+    parser.add_argument("--keras-loaded", action="store_true", help="show the augmentation preview first")
     args = parser.parse_args(argv)
-    tally = asyncio.run(run(args.sessions, args.seconds, not args.no_training, args.pause))
+    tally = asyncio.run(run(args.sessions, args.seconds, not args.no_training, args.pause, args.keras_loaded))
     latencies = tally.latencies_ms
     print(f"{args.sessions} websocket sessions for {args.seconds:.0f} s, pause {args.pause} s, "
-          f"training: {not args.no_training}")  # fmt: skip
+          f"training: {not args.no_training}, Keras loaded first: {args.keras_loaded}")  # fmt: skip
     if latencies:
         print(
             f"answers {len(latencies)}  p50 {statistics.median(latencies):.0f} ms  "

@@ -63,6 +63,9 @@ class StreamlitSocket:
     def set_json(self, widget_id: str, value: object) -> None:
         self.widgets[widget_id] = WidgetState(id=widget_id, json_value=json.dumps(value))
 
+    def set_bool(self, widget_id: str, value: bool) -> None:
+        self.widgets[widget_id] = WidgetState(id=widget_id, bool_value=value)
+
     def set_number(self, widget_id: str, value: float) -> None:
         state = WidgetState(id=widget_id)
         state.double_array_value.data.append(value)
