@@ -36,6 +36,22 @@ class Tally:
         self.rss_mb: list[float] = []
         self.training = "not started"
 
+    def report(self, answers: str) -> int:
+        """Print latencies, memory, the training's state and the errors; the exit status (1 on any error)."""
+        latencies = self.latencies_ms
+        if latencies:
+            print(
+                f"{answers} {len(latencies)}  p50 {statistics.median(latencies):.0f} ms  "
+                f"p95 {percentile(latencies, 0.95):.0f} ms  max {max(latencies):.0f} ms  "
+                f"within 1 s: {sum(value <= 1000 for value in latencies) / len(latencies):.1%}"
+            )
+        print(f"server RSS (with its training worker): idle {self.rss_mb[0]:.0f} MB, peak {max(self.rss_mb):.0f} MB")
+        print(f"training at the end: {self.training}")
+        print(f"errors: {len(self.errors)}")
+        for error in self.errors[:20]:
+            print(f"  {error}")
+        return 1 if self.errors or not latencies else 0
+
 
 async def draw_once(page, digit: str) -> tuple[float, str]:
     """Reset, draw ``digit``, release; (milliseconds to the answer, the digit shown)."""
@@ -148,19 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-training", action="store_true", help="without the training session")
     args = parser.parse_args(argv)
     tally = asyncio.run(run(args.sessions, args.seconds, not args.no_training))
-    latencies = tally.latencies_ms
     print(f"{args.sessions} drawing sessions for {args.seconds:.0f} s, training: {not args.no_training}")
-    if latencies:
-        print(
-            f"predictions {len(latencies)}  p50 {statistics.median(latencies):.0f} ms  "
-            f"p95 {percentile(latencies, 0.95):.0f} ms  max {max(latencies):.0f} ms"
-        )
-    print(f"server RSS (with its training worker): idle {tally.rss_mb[0]:.0f} MB, peak {max(tally.rss_mb):.0f} MB")
-    print(f"training at the end: {tally.training}")
-    print(f"errors: {len(tally.errors)}")
-    for error in tally.errors[:20]:
-        print(f"  {error}")
-    return 1 if tally.errors or not latencies else 0
+    return tally.report("predictions")
 
 
 if __name__ == "__main__":

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from bench.app_latency import STROKES
 from bench.appserver import running_server, tree_rss_mb
-from bench.load_test import Tally, percentile, sample_memory
+from bench.load_test import Tally, sample_memory
 from bench.streamlit_socket import StreamlitSocket, canvas_state
 
 ANSWER_TIMEOUT_S = 30
@@ -111,21 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keras-loaded", action="store_true", help="show the augmentation preview first")
     args = parser.parse_args(argv)
     tally = asyncio.run(run(args.sessions, args.seconds, not args.no_training, args.pause, args.keras_loaded))
-    latencies = tally.latencies_ms
     print(f"{args.sessions} websocket sessions for {args.seconds:.0f} s, pause {args.pause} s, "
           f"training: {not args.no_training}, Keras loaded first: {args.keras_loaded}")  # fmt: skip
-    if latencies:
-        print(
-            f"answers {len(latencies)}  p50 {statistics.median(latencies):.0f} ms  "
-            f"p95 {percentile(latencies, 0.95):.0f} ms  max {max(latencies):.0f} ms  "
-            f"within 1 s: {sum(value <= 1000 for value in latencies) / len(latencies):.1%}"
-        )
-    print(f"server RSS (with its training worker): idle {tally.rss_mb[0]:.0f} MB, peak {max(tally.rss_mb):.0f} MB")
-    print(f"training at the end: {tally.training}")
-    print(f"errors: {len(tally.errors)}")
-    for error in tally.errors[:20]:
-        print(f"  {error}")
-    return 1 if tally.errors or not latencies else 0
+    return tally.report("answers")
 
 
 if __name__ == "__main__":
