@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from model.storage import ModelStorageError
-from utils.gc_tuning import freeze_imported_frameworks
-from utils.resources import model_store
-from utils.shell import app_shell
+from ui.gc_tuning import freeze_imported_frameworks
+from ui.resources import model_store
+from ui.shell import app_shell
+from utils.errors import ModelStorageError, SettingsError
+from utils.settings import read_settings
 
 st.set_page_config(page_title="MNIST MLP Lab", page_icon=":material/draw:", layout="wide")
 
@@ -29,10 +30,21 @@ def show_active_model() -> None:
         except ModelStorageError as error:
             st.error(str(error))
             return
-        st.markdown(f"**{info.name}**  \n`{info.architecture}`  \nTest accuracy: **{info.accuracy_label}**")
+        meta = info.metadata
+        st.markdown(f"**{info.name}**  \n`{meta.architecture}`  \nTest accuracy: **{meta.accuracy_label}**")
+
+
+def stop_on_bad_settings() -> None:
+    """A bad environment setting is one line on every page, never a traceback later."""
+    try:
+        read_settings()
+    except SettingsError as error:
+        st.error(f"The app cannot start: {error}. Fix the environment variable and restart it.")
+        st.stop()
 
 
 navigation = st.navigation(PAGES)
+stop_on_bad_settings()
 show_active_model()
 with app_shell():
     try:

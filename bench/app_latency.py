@@ -12,18 +12,15 @@ the browser: from just before the mouse is released to the frame in which the
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from bench.appserver import CHROMIUM, CHROMIUM_FLAGS, running_app
+from bench.appserver import CANVAS_SELECTOR, CHROMIUM, CHROMIUM_FLAGS, draw_on_canvas, running_app
+from bench.measure import percentile
+from bench.strokes import DIGITS
 
-STROKES = {  # fractions of the canvas: a "1" and a "0"
-    "1": [(0.5, 0.15), (0.5, 0.85)],
-    "0": [(0.5 + 0.22 * math.sin(step / 6.4), 0.5 - 0.33 * math.cos(step / 6.4)) for step in range(41)],
-}
 APPEARED = """() => {
   const metric = [...document.querySelectorAll('[data-testid=stMetric]')].find(m => m.innerText.includes('Prediction'));
   return metric ? performance.now() : false;
@@ -31,16 +28,12 @@ APPEARED = """() => {
 GONE = "() => ![...document.querySelectorAll('[data-testid=stMetric]')].some(m => m.innerText.includes('Prediction'))"
 
 
-def draw_and_time(page, points) -> float:
-    """Reset, draw ``points``, release the mouse; milliseconds until the Prediction metric is on screen."""
+def draw_and_time(page, digit: str) -> float:
+    """Reset, draw ``digit``, release the mouse; milliseconds until the Prediction metric is on screen."""
     page.get_by_role("button", name="Reset canvas & history").click()
     page.wait_for_function(GONE, timeout=30_000)
     page.wait_for_timeout(400)
-    box = page.locator("canvas.upper-canvas").first.bounding_box()
-    page.mouse.move(box["x"] + points[0][0] * box["width"], box["y"] + points[0][1] * box["height"])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=3)
+    draw_on_canvas(page, DIGITS[digit], steps=3, release=False)
     released = page.evaluate("performance.now()")
     page.mouse.up()
     shown = page.wait_for_function(APPEARED, timeout=30_000, polling="raf").json_value()
@@ -49,7 +42,7 @@ def draw_and_time(page, points) -> float:
 
 def open_and_wait(page, url: str) -> None:
     page.goto(url)
-    page.locator("canvas.upper-canvas").first.wait_for(timeout=60_000)
+    page.locator(CANVAS_SELECTOR).first.wait_for(timeout=60_000)
     page.wait_for_timeout(500)
 
 
@@ -63,12 +56,8 @@ def startup(browser, folder: Path) -> dict[str, float]:
         page.locator("h1").filter(has_text="MNIST MLP Lab").wait_for(timeout=60_000)
         home = time.perf_counter() - started
         page.goto(f"{url}/draw")
-        page.locator("canvas.upper-canvas").first.wait_for(timeout=60_000)
-        box = page.locator("canvas.upper-canvas").first.bounding_box()
-        page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.15 * box["height"])
-        page.mouse.down()
-        page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.85 * box["height"], steps=5)
-        page.mouse.up()
+        page.locator(CANVAS_SELECTOR).first.wait_for(timeout=60_000)
+        draw_on_canvas(page, DIGITS["1"], steps=5)
         page.wait_for_function(APPEARED, timeout=60_000, polling="raf")
         first_prediction = time.perf_counter() - started
         page.close()
@@ -102,18 +91,16 @@ def main() -> None:
             ):
                 pages[name] = browser.new_page(viewport={"width": 1400, "height": 1000})
                 open_and_wait(pages[name], url)
-                draw_and_time(pages[name], STROKES["1"])  # warm-up: model load, first run
+                draw_and_time(pages[name], "1")  # warm-up: model load, first run
             timings: dict[str, list[float]] = {name: [] for name in pages}
             for index in range(args.drawings):
-                points = STROKES["1" if index % 2 == 0 else "0"]
+                digit = "10"[index % 2]
                 for name, page in pages.items():
-                    timings[name].append(draw_and_time(page, points))
+                    timings[name].append(draw_and_time(page, digit))
         browser.close()
 
     for name, values in timings.items():
-        values.sort()
-        p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
-        median = statistics.median(values)
+        median, p95 = statistics.median(values), percentile(values, 95)
         print(f"mouse-up to prediction, {name:34s} median {median:6.0f} ms  p95 {p95:6.0f} ms  n={len(values)}")
     floor, draw = (statistics.median(v) for v in timings.values())
     print(f"Draw page over the floor: {draw - floor:+.0f} ms (median)")

@@ -12,8 +12,11 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench.strokes import mouse_actions
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CANVAS_SELECTOR = "canvas.upper-canvas"  # the drawable canvas' top layer, which takes the mouse
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -73,36 +76,22 @@ def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60) -> No
     raise ServerDidNotStart(f"the Streamlit server at {url} did not start (exit code {process.poll()})")
 
 
-def draw_on_canvas(page, strokes: list[list[tuple[float, float]]], steps: int = 8) -> None:
-    """Draw with the mouse on the app's canvas; points are fractions of its width and height."""
-    canvas = page.locator("canvas.upper-canvas").first
+def draw_on_canvas(page, strokes: list[list[tuple[float, float]]], steps: int = 8, release: bool = True) -> None:
+    """Draw with the mouse on the app's canvas; points are fractions of its width and height.
+
+    With ``release=False`` the mouse stays down at the end (to time from its release).
+    """
+    canvas = page.locator(CANVAS_SELECTOR).first
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     if box is None:
         raise AssertionError("the drawing canvas is not on the page")
-    for stroke in strokes:
-        x, y = stroke[0]
-        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=steps)
-        page.mouse.up()
+    for method, args, kwargs in mouse_actions(box, strokes, steps, release):
+        getattr(page.mouse, method)(*args, **kwargs)
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants (training workers), in MB."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        todo.extend(children.get(current, []))
-        with contextlib.suppress(OSError, StopIteration, ValueError):
-            status = Path(f"/proc/{current}/status").read_text().splitlines()
-            total += int(next(line for line in status if line.startswith("VmRSS:")).split()[1]) / 1024
-    return total
+async def draw_on_canvas_async(page, strokes: list[list[tuple[float, float]]], steps: int = 8, release: bool = True):
+    """``draw_on_canvas`` for Playwright's async API."""
+    box = await page.locator(CANVAS_SELECTOR).first.bounding_box()
+    for method, args, kwargs in mouse_actions(box, strokes, steps, release):
+        await getattr(page.mouse, method)(*args, **kwargs)

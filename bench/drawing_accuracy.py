@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bench.drawing_sets import DrawingSet, mnist_skeleton_set, sklearn_set
+from model.analysis import confusion_matrix
 from utils.mnist import load_raw
 
 if TYPE_CHECKING:
@@ -56,10 +57,14 @@ HEADER = (
 
 
 def score(model: str, data: str, labels: np.ndarray, predicted: np.ndarray) -> Score:
-    """Accuracy, per-class recall and the top confusions of ``predicted`` against ``labels``."""
-    matrix = np.zeros((10, 10), np.int64)
-    np.add.at(matrix, (labels, predicted), 1)
-    per_class = [float(matrix[digit, digit] / max(matrix[digit].sum(), 1)) for digit in range(10)]
+    """Accuracy, per-class recall and the top confusions of ``predicted`` against ``labels``.
+
+    A prediction of -1 (no answer) counts as wrong and confuses with nothing.
+    """
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    answered = predicted >= 0
+    matrix = confusion_matrix(labels[answered], predicted[answered])
+    per_class = [float(matrix[digit, digit] / max(np.sum(labels == digit), 1)) for digit in range(10)]
     off = [(int(t), int(p), int(matrix[t, p])) for t in range(10) for p in range(10) if t != p and matrix[t, p]]
     off.sort(key=lambda item: -item[2])
     return Score(model, data, len(labels), float(np.trace(matrix) / max(len(labels), 1)), per_class, off[:5])
@@ -90,7 +95,7 @@ def load_classifier(name_or_path: str, store: ModelStore) -> Classifier:
     from model.storage import load_network
 
     info = store.resolve(name_or_path)
-    return load_network(info.path, label=info.name), info.preprocessing
+    return load_network(info.path, label=info.name), info.metadata.preprocessing
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-CANVAS = 280
+from bench.strokes import CANVAS, render_canvas
+
 HEIGHT_RANGE = (0.35, 0.85)  # of the canvas height
 PEN_RANGE = (12, 28)  # pixels
 MNIST_UPSCALE = 4  # skeletons of 28x28 digits are traced at 112x112
-SUBPIXEL_BITS = 4  # OpenCV draws at 1/16 px precision with shift=4
 
 
 @dataclass(frozen=True)
@@ -87,21 +87,6 @@ def place_strokes(strokes: list[np.ndarray], rng: np.random.Generator) -> tuple[
     return placed, pen
 
 
-def render_strokes(strokes: list[np.ndarray], pen: int) -> np.ndarray:
-    """(x, y) strokes drawn like the canvas: white, round-capped, anti-aliased, on opaque black."""
-    canvas = np.zeros((CANVAS, CANVAS), np.uint8)
-    for stroke in strokes:
-        fixed = np.round(stroke * (1 << SUBPIXEL_BITS)).astype(np.int32)
-        if len(fixed) == 1:
-            cv2.circle(canvas, tuple(fixed[0]), (pen // 2) << SUBPIXEL_BITS, 255, -1, cv2.LINE_AA, SUBPIXEL_BITS)
-        else:
-            cv2.polylines(canvas, [fixed], False, 255, pen, cv2.LINE_AA, SUBPIXEL_BITS)
-    rgba = np.empty((CANVAS, CANVAS, 4), np.uint8)
-    rgba[..., :3] = canvas[..., None]
-    rgba[..., 3] = 255
-    return rgba
-
-
 @dataclass(frozen=True)
 class PenDrawing:
     """One digit as pen strokes of (x, y) canvas points, the pen width and the true digit."""
@@ -111,7 +96,7 @@ class PenDrawing:
     label: int
 
     def canvas(self) -> np.ndarray:
-        return render_strokes(self.strokes, self.pen)
+        return render_canvas(self.strokes, self.pen)
 
 
 def pen_drawings(

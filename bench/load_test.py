@@ -7,7 +7,8 @@ mouse is released to the frame the answer appears, as in ``bench/app_latency.py`
 again and again for the whole run; meanwhile one more session trains the reference
 network on full MNIST. Counted as errors: a Python exception shown on a page, an answer
 that never comes, a wrong digit. The server's memory (its process and its training
-worker) is sampled twice a second. Localhost only, bounded in time:
+worker) is sampled twice a second. At the end the training is stopped with its **Stop**
+button, timed until the page says so. Localhost only, bounded in time:
 
     MNIST_PATH=../shared/data/mnist.npz python -m bench.load_test --sessions 10 --seconds 60
 """
@@ -21,8 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.app_latency import APPEARED, GONE, STROKES
-from bench.appserver import CHROMIUM, CHROMIUM_FLAGS, running_server, tree_rss_mb
+from bench.app_latency import APPEARED, GONE
+from bench.appserver import CANVAS_SELECTOR, CHROMIUM, CHROMIUM_FLAGS, draw_on_canvas_async, running_server
+from bench.measure import percentile, rss_mb
+from bench.strokes import DIGITS
 
 ANSWER_TIMEOUT_MS = 30_000
 
@@ -35,6 +38,7 @@ class Tally:
         self.errors: list[str] = []
         self.rss_mb: list[float] = []
         self.training = "not started"
+        self.stop_seconds: float | None = None  # from pressing Stop to the page saying the run stopped
 
     def report(self, answers: str) -> int:
         """Print latencies, memory, the training's state and the errors; the exit status (1 on any error)."""
@@ -42,11 +46,13 @@ class Tally:
         if latencies:
             print(
                 f"{answers} {len(latencies)}  p50 {statistics.median(latencies):.0f} ms  "
-                f"p95 {percentile(latencies, 0.95):.0f} ms  max {max(latencies):.0f} ms  "
+                f"p95 {percentile(latencies, 95):.0f} ms  max {max(latencies):.0f} ms  "
                 f"within 1 s: {sum(value <= 1000 for value in latencies) / len(latencies):.1%}"
             )
         print(f"server RSS (with its training worker): idle {self.rss_mb[0]:.0f} MB, peak {max(self.rss_mb):.0f} MB")
         print(f"training at the end: {self.training}")
+        if self.stop_seconds is not None:
+            print(f"Stop pressed: the page said the training stopped {self.stop_seconds:.1f} s later")
         print(f"errors: {len(self.errors)}")
         for error in self.errors[:20]:
             print(f"  {error}")
@@ -57,12 +63,7 @@ async def draw_once(page, digit: str) -> tuple[float, str]:
     """Reset, draw ``digit``, release; (milliseconds to the answer, the digit shown)."""
     await page.get_by_role("button", name="Reset canvas & history").click()
     await page.wait_for_function(GONE, timeout=ANSWER_TIMEOUT_MS)
-    box = await page.locator("canvas.upper-canvas").first.bounding_box()
-    points = STROKES[digit]
-    await page.mouse.move(box["x"] + points[0][0] * box["width"], box["y"] + points[0][1] * box["height"])
-    await page.mouse.down()
-    for x, y in points[1:]:
-        await page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=3)
+    await draw_on_canvas_async(page, DIGITS[digit], steps=3, release=False)
     released = await page.evaluate("performance.now()")
     await page.mouse.up()
     shown = await (await page.wait_for_function(APPEARED, timeout=ANSWER_TIMEOUT_MS, polling="raf")).json_value()
@@ -109,19 +110,28 @@ async def start_training(page) -> None:
 
 
 async def watch_training(page, until: float, tally: Tally) -> None:
-    """Keeps the training page open (it polls the job) until the run ends, then stops the training."""
+    """Keeps the training page open (it polls the job) until the run ends, then stops the training.
+
+    Times the Stop button: from the click until the page says the run stopped.
+    """
     progress = page.locator("[data-testid=stProgress]")
     while time.monotonic() < until:
         await asyncio.sleep(1)
         if await progress.count():
             tally.training = (await progress.first.inner_text()).strip()
     if await page.locator(".st-key-stop button").count():
+        clicked = time.perf_counter()
         await page.locator(".st-key-stop button").click()
+        try:
+            await page.get_by_text("Stopped by request").wait_for(timeout=ANSWER_TIMEOUT_MS)
+            tally.stop_seconds = time.perf_counter() - clicked
+        except Exception as error:  # as for a drawing: the app's failure under load, reported
+            tally.errors.append(f"training session: no sign of stopping: {type(error).__name__}")
 
 
 async def sample_memory(pid: int, until: float, tally: Tally) -> None:
     while time.monotonic() < until:
-        tally.rss_mb.append(tree_rss_mb(pid))
+        tally.rss_mb.append(rss_mb(pid, children=True))
         await asyncio.sleep(0.5)
 
 
@@ -132,11 +142,9 @@ async def run(sessions: int, seconds: float, train: bool) -> Tally:
     with tempfile.TemporaryDirectory() as folder, running_server(Path(folder)) as (url, server):
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            idle = tree_rss_mb(server.pid)
+            idle = rss_mb(server.pid, children=True)
             # Everyone gets their page first (a cold server imports TensorFlow once); then the clock runs.
-            drawers = await asyncio.gather(
-                *(open_page(browser, url, "draw", "canvas.upper-canvas") for _ in range(sessions))
-            )
+            drawers = await asyncio.gather(*(open_page(browser, url, "draw", CANVAS_SELECTOR) for _ in range(sessions)))
             trainer = None
             if train:
                 trainer = await open_page(browser, url, "train", "[data-testid=stSlider]")
@@ -150,11 +158,6 @@ async def run(sessions: int, seconds: float, train: bool) -> Tally:
             await browser.close()
         tally.rss_mb.insert(0, idle)
     return tally
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,15 +14,9 @@ import gc
 import os
 import resource
 
+from bench.measure import rss_mb
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:
@@ -32,8 +26,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from model.config import TrainingConfig
+    from model.data import load_mnist
     from model.training import train
-    from utils.mnist import load_mnist
 
     config = TrainingConfig(epochs=args.epochs)
     data = load_mnist(config.validation_fraction, config.seed)

@@ -19,19 +19,13 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def canvas_with_a_seven() -> np.ndarray:
-    import cv2
-
-    canvas = np.zeros((280, 280), np.uint8)
-    cv2.polylines(canvas, [np.array([(80, 60), (200, 60), (120, 230)])], False, 255, 18, cv2.LINE_AA)
-    return np.dstack([canvas, canvas, canvas, np.full_like(canvas, 255)])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=1000)
     args = parser.parse_args()
 
+    from bench.measure import percentile
+    from bench.strokes import SEVEN, render_canvas, scaled
     from model.dense_file import read_dense_network
     from model.inference import predict_probabilities
     from model.storage import ModelStore
@@ -39,7 +33,7 @@ def main() -> None:
 
     store = ModelStore()
     network, arrays = store.load("default"), read_dense_network(store.get("default").path)
-    canvas = canvas_with_a_seven()
+    canvas = render_canvas(scaled(SEVEN), pen=18)
 
     def numpy_path() -> int:
         return int(predict_probabilities(arrays, preprocess_digit(canvas)).argmax())
@@ -61,7 +55,7 @@ def main() -> None:
             path()
             timings[name].append((time.perf_counter() - started) * 1000)
     for name, values in timings.items():
-        median, p95 = np.median(values), np.percentile(values, 95)
+        median, p95 = np.median(values), percentile(values, 95)
         print(f"{name:24s} median {median:7.2f} ms   p95 {p95:7.2f} ms   n={len(values)}")
     print(f"digit predicted: {numpy_path()}")
     batch_throughput(network, arrays)

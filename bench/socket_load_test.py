@@ -25,10 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.app_latency import STROKES
-from bench.appserver import running_server, tree_rss_mb
+from bench.appserver import running_server
 from bench.load_test import Tally, sample_memory
+from bench.measure import rss_mb
 from bench.streamlit_socket import StreamlitSocket, canvas_state
+from bench.strokes import DIGITS
 
 ANSWER_TIMEOUT_S = 30
 LIVE_VIEW_EVERY_S = 0.75  # the Train page's fragment(run_every=...) in the browser
@@ -43,7 +44,7 @@ async def drawing_session(url: str, index: int, until: float, pause: float, tall
         while time.monotonic() < until:
             digit = "10"[turn % 2]
             turn += 1
-            session.set_json(canvas, canvas_state([STROKES[digit]]))
+            session.set_json(canvas, canvas_state(DIGITS[digit]))
             try:
                 run = await asyncio.wait_for(session.rerun("draw", fragment), ANSWER_TIMEOUT_S)
             except TimeoutError:
@@ -90,7 +91,7 @@ async def run(sessions: int, seconds: float, train: bool, pause: float, keras_lo
     with tempfile.TemporaryDirectory() as folder, running_server(Path(folder)) as (url, server):
         if keras_loaded:
             await show_augmentation_preview(url)
-        tally.rss_mb.append(tree_rss_mb(server.pid))
+        tally.rss_mb.append(rss_mb(server.pid, children=True))
         until = time.monotonic() + seconds
         tasks = [drawing_session(url, index, until, pause, tally) for index in range(sessions)]
         if train:

@@ -15,13 +15,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import cv2
-import numpy as np
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-CANVAS = 280
+from bench.strokes import render_canvas, scaled
 
 
 @dataclass
@@ -101,12 +100,8 @@ class StreamlitSocket:
 
 
 def canvas_state(strokes: list[list[tuple[float, float]]], pen: int = 20) -> dict:
-    """The canvas component's value for a drawing: white strokes on black, as the page reads it."""
-    canvas = np.zeros((CANVAS, CANVAS), np.uint8)
-    for stroke in strokes:
-        points = np.round(np.array(stroke) * CANVAS).astype(np.int32)
-        cv2.polylines(canvas, [points], False, 255, pen, cv2.LINE_AA)
-    rgba = np.dstack([canvas, canvas, canvas, np.full_like(canvas, 255)])
+    """The canvas component's value for a drawing (strokes in fractions of the canvas), as the page reads it."""
+    rgba = render_canvas(scaled(strokes), pen)
     png = cv2.imencode(".png", cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))[1].tobytes()
     url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
     return {"drawing": {"raw": {"objects": [], "background": "#000000"}, "data": url}}

@@ -35,10 +35,10 @@ BACKENDS = {"J": "jax"}  # Keras backend per variant; the others run on TensorFl
 
 def run_a(epochs: int, augment: bool = False) -> dict:
     from model.config import TrainingConfig
+    from model.data import load_mnist
     from model.events import EpochEvent
     from model.progress import TrainingProgress
     from model.training import train
-    from utils.mnist import load_mnist
 
     config = TrainingConfig(epochs=epochs, augment=augment)
     data = load_mnist(config.validation_fraction, config.seed)
@@ -51,7 +51,7 @@ def run_a(epochs: int, augment: bool = False) -> dict:
 def run_b(epochs: int) -> dict:
     import keras
 
-    from utils.mnist import load_mnist
+    from model.data import load_mnist
 
     data = load_mnist(0.1, 0)
     keras.utils.set_random_seed(0)
@@ -77,7 +77,7 @@ def run_c(epochs: int) -> dict:
     import torch
     from torch import nn
 
-    from utils.mnist import load_mnist
+    from model.data import load_mnist
 
     torch.manual_seed(0)
     device = "cuda" if torch.cuda.is_available() else "cpu"

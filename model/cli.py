@@ -1,4 +1,8 @@
-"""``python -m model``: train, evaluate and predict from the command line."""
+"""``python -m model``: train, evaluate, predict and explain from the command line.
+
+``predict``, ``evaluate`` and ``explain`` read plain Dense networks with NumPy
+(``model.dense_file``), so they answer without importing TensorFlow.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,16 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
-from model.config import ACTIVATIONS, OPTIMIZERS, SCHEDULES, TrainingConfig
-from model.storage import ModelStorageError, ModelStore, load_network
+import numpy as np
+
+from model.config import SETTINGS, Setting, TrainingConfig
+from model.events import LayerStatsEvent, layer_name
+from model.storage import ModelLoadError, ModelStore, load_for_inference
+from utils.errors import LabError, SettingsError
+from utils.settings import MAX_TEST_RANGE, MAX_TRAIN_RANGE, read_settings, whole_number
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
 
@@ -23,29 +32,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m model", description="Train and use MNIST digit classifiers.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    defaults = TrainingConfig()
     train = commands.add_parser("train", parents=[common], help="train a network and save it")
-    train.add_argument("--layers", type=int, default=defaults.hidden_layers, help="hidden layers (1-8)")
-    train.add_argument("--units", type=int, default=defaults.units, help="units per hidden layer (8-2048)")
-    train.add_argument("--epochs", type=int, default=defaults.epochs)
-    train.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    train.add_argument("--lr", type=float, default=defaults.learning_rate, help="learning rate")
-    train.add_argument(
-        "--optimizer", choices=OPTIMIZERS, default=defaults.optimizer, help="sgd is plain gradient descent"
-    )
-    train.add_argument(
-        "--schedule", choices=SCHEDULES, default=defaults.schedule, help="learning rate: constant or cosine decay to 0"
-    )
-    train.add_argument("--activation", choices=ACTIVATIONS, default=defaults.activation)
-    train.add_argument("--dropout", type=float, default=defaults.dropout)
-    train.add_argument("--val-split", type=float, default=defaults.validation_fraction, help="validation fraction")
-    train.add_argument("--seed", type=int, default=defaults.seed)
-    train.add_argument(
-        "--augment", action="store_true", help="distort training digits afresh every epoch (model/augment.py)"
-    )
+    for setting in SETTINGS:
+        add_setting_flag(train, setting)
     train.add_argument("--name", help="name to save under (default: architecture and time)")
-    train.add_argument("--max-train", type=int, help="use only the first N training images (quick runs)")
-    train.add_argument("--max-test", type=int, help="score on only the first N test images")
+    train.add_argument(
+        "--max-train", type=counted("--max-train", MAX_TRAIN_RANGE), help="use only the first N training images"
+    )
+    train.add_argument(
+        "--max-test", type=counted("--max-test", MAX_TEST_RANGE), help="score on the first N test images"
+    )
 
     evaluate = commands.add_parser("evaluate", parents=[common], help="test accuracy and loss of a model")
     evaluate.add_argument("--model", help="saved model name or .keras path (default: the active model)")
@@ -55,38 +51,63 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("files", nargs="+", metavar="FILE")
     predict.add_argument("--model", help="saved model name or .keras path (default: the active model)")
     predict.add_argument("--json", action="store_true", help="one JSON line per file")
+
+    explain = commands.add_parser("explain", parents=[common], help="look inside the network for image files")
+    explain.add_argument("files", nargs="+", metavar="FILE")
+    explain.add_argument("--model", help="saved model name or .keras path (default: the active model)")
+    explain.add_argument(
+        "--versus", type=int, choices=range(10), metavar="DIGIT", help="attribute predicted minus this digit"
+    )
+    explain.add_argument("--json", action="store_true", help="one JSON object per file (see README)")
     return parser
+
+
+def add_setting_flag(parser: argparse.ArgumentParser, setting: Setting) -> None:
+    """One training setting as a flag (with its older aliases), its range and help from the registry."""
+    if setting.kind is bool:
+        parser.add_argument(*setting.flags, dest=setting.field, action="store_true", help=setting.help)
+        return
+    parser.add_argument(
+        *setting.flags,
+        dest=setting.field,
+        type=setting.kind,
+        default=setting.default,
+        choices=list(setting.options) if setting.options else None,
+        metavar=None if setting.options else setting.kind.__name__.upper(),
+        help=f"{setting.label} ({setting.range_text}; default {setting.default}). {setting.help}".replace("%", "%%"),
+    )
+
+
+def counted(flag: str, limits: tuple[int, int]) -> Callable[[str], int]:
+    """An argparse type: a whole number within ``limits``, refused up front with the range."""
+
+    def parse(raw: str) -> int:
+        try:
+            return whole_number(flag, raw, *limits)
+        except SettingsError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    store = ModelStore(args.models_dir)
     try:
-        return {"train": run_train, "evaluate": run_evaluate, "predict": run_predict}[args.command](args, store)
-    except (ModelStorageError, ValueError) as error:
+        read_settings()  # a bad environment setting stops here, in one line
+        store = ModelStore(args.models_dir)
+        commands = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "explain": run_explain}
+        return commands[args.command](args, store)
+    except LabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
 
 def run_train(args: argparse.Namespace, store: ModelStore) -> int:
+    from model.data import load_mnist
     from model.events import EpochEvent, TrainingEvent
     from model.training import train
-    from utils.mnist import load_mnist
 
-    config = TrainingConfig(
-        hidden_layers=args.layers,
-        units=args.units,
-        activation=args.activation,
-        dropout=args.dropout,
-        optimizer=args.optimizer,
-        learning_rate=args.lr,
-        schedule=args.schedule,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        validation_fraction=args.val_split,
-        seed=args.seed,
-        augment=args.augment,
-    )
+    config = TrainingConfig(**{setting.field: getattr(args, setting.field) for setting in SETTINGS})
     if args.name:
         name = store.check_new_name(args.name)  # refuse a taken name now, not after training
     else:
@@ -112,6 +133,8 @@ def run_train(args: argparse.Namespace, store: ModelStore) -> int:
                 f"{validation}  {event.seconds:.1f} s{partial}",
                 flush=True,
             )
+        elif isinstance(event, LayerStatsEvent) and (event.step == 0 or event.end_of_epoch):
+            print(gradient_line(event), flush=True)
 
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # first Ctrl-C: stop after this batch
@@ -123,10 +146,21 @@ def run_train(args: argparse.Namespace, store: ModelStore) -> int:
         print(f"error: {result.message}", file=sys.stderr)
         return 1
     print(result.message)
-    info = store.save(result.model, name, result.metadata())
+    info = store.save(result.model, name, result.metadata(), result.extras())
     print(f"test accuracy {result.test_accuracy:.2%} (loss {result.test_loss:.4f}) on {len(data.x_test):,} test images")
     print(f"saved as {info.name!r} in {info.path.parent}")
     return 0
+
+
+def gradient_line(event: LayerStatsEvent) -> str:
+    """Per-layer gradient norms on one line, and how much smaller the first layer's is than the last hidden one's."""
+    norms = event.gradient_norms
+    when = "before training" if event.step == 0 else f"after epoch {event.step // event.batches_per_epoch}"
+    parts = "  ".join(f"{layer_name(i, len(norms))} {norm:.2e}" for i, norm in enumerate(norms))
+    line = f"gradient norm per layer {when}: {parts}"
+    if len(norms) > 2 and norms[0] > 0:
+        line += f"  (last hidden / first: {norms[-2] / norms[0]:,.1f}x)"
+    return line
 
 
 def run_evaluate(args: argparse.Namespace, store: ModelStore) -> int:
@@ -135,32 +169,37 @@ def run_evaluate(args: argparse.Namespace, store: ModelStore) -> int:
     from utils.preprocess import mnist_as_trained
 
     info = store.resolve(args.model)
-    name = info.name
-    network = load_network(info.path, label=info.name)
+    network = load_for_inference(info.path, label=info.name)
     raw = load_raw()
-    accuracy, loss = evaluate(network, mnist_as_trained(raw.x_test, info.preprocessing), raw.y_test)
+    accuracy, loss = evaluate(network, mnist_as_trained(raw.x_test, info.metadata.preprocessing), raw.y_test)
     if args.json:
         print(json.dumps({"accuracy": accuracy, "loss": loss}))
     else:
-        print(f"{name}: test accuracy {accuracy:.2%}, loss {loss:.4f} on {len(raw.y_test):,} images")
+        print(f"{info.name}: test accuracy {accuracy:.2%}, loss {loss:.4f} on {len(raw.y_test):,} images")
     return 0
+
+
+def read_digits(paths: Sequence[str], preprocessing: str) -> Iterator[tuple[str, np.ndarray | None]]:
+    """(path, 28x28 input or None when blank) per readable file; the others are reported on stderr and skipped."""
+    from utils.image_io import read_image_file
+    from utils.preprocess import preprocess_digit
+
+    for path in paths:
+        try:
+            yield path, preprocess_digit(read_image_file(path), preprocessing)
+        except LabError as error:  # unreadable, not an image, or pixels that are not numbers
+            message = str(error)
+            print(f"error: {message if message.startswith(path) else f'{path}: {message}'}", file=sys.stderr)
 
 
 def run_predict(args: argparse.Namespace, store: ModelStore) -> int:
     from model.inference import predict_probabilities
-    from utils.image_io import read_image_file
-    from utils.preprocess import ImageError, preprocess_digit
 
     info = store.resolve(args.model)
-    network = load_network(info.path, label=info.name)
-    failures = 0
-    for path in args.files:
-        try:
-            digit_image = preprocess_digit(read_image_file(path), info.preprocessing)
-        except ImageError as error:
-            print(f"error: {error}", file=sys.stderr)
-            failures += 1
-            continue
+    network = load_for_inference(info.path, label=info.name)
+    answered = 0
+    for path, digit_image in read_digits(args.files, info.metadata.preprocessing):
+        answered += 1
         if digit_image is None:
             digit, probabilities = None, [0.0] * 10
         else:
@@ -172,4 +211,44 @@ def run_predict(args: argparse.Namespace, store: ModelStore) -> int:
             print(f"{path}: nothing drawn", flush=True)
         else:
             print(f"{path}: {digit} ({probabilities[digit]:.1%})", flush=True)
-    return 1 if failures else 0
+    return 0 if answered == len(args.files) else 1
+
+
+def run_explain(args: argparse.Namespace, store: ModelStore) -> int:
+    from model.dense_file import DenseNetwork
+    from model.explain import integrated_gradients, trace
+
+    info = store.resolve(args.model)
+    network = load_for_inference(info.path, label=info.name)
+    if not isinstance(network, DenseNetwork):
+        raise ModelLoadError(f"explain needs a plain stack of Dense layers; {info.name!r} is another kind of network")
+    answered = 0
+    for path, digit_image in read_digits(args.files, info.metadata.preprocessing):
+        answered += 1
+        record: dict[str, object] = {"file": path, "digit": None}
+        if digit_image is not None:
+            kept = trace(network, digit_image.reshape(-1))
+            digit = int(kept.probabilities.argmax())
+            versus = args.versus if args.versus is not None and args.versus != digit else None
+            attribution = integrated_gradients(network, kept.inputs, digit, versus)
+            record |= {
+                "digit": digit,
+                "versus": versus,
+                "probabilities": kept.probabilities.tolist(),
+                "logits": kept.logits.tolist(),
+                "input": kept.inputs.tolist(),
+                "hidden": [layer.tolist() for layer in kept.a],
+                "attribution": attribution.attribution.tolist(),
+                "attribution_target": attribution.target_delta,
+            }
+        if args.json:
+            print(json.dumps(record), flush=True)
+        elif digit_image is None:
+            print(f"{path}: nothing drawn", flush=True)
+        else:
+            print(
+                f"{path}: {record['digit']}; attribution sums to {sum(record['attribution']):.4f}, "
+                f"target change {record['attribution_target']:.4f}",
+                flush=True,
+            )
+    return 0 if answered == len(args.files) else 1

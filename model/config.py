@@ -1,24 +1,95 @@
-"""The one description of a network and how to train it, validated in one place."""
+"""The one description of a network and how to train it, validated in one place.
+
+Every training setting is described once, in ``SETTINGS``: its range (``LIMITS``), its
+default (``TrainingConfig``), its label and help for people, its URL parameter and its
+command-line flags. The Train page and the CLI are built from it, so a new knob is one
+edit here. Optimizers, schedules and activations are registries of ``Option``s; there is
+no fall-through, so an unknown name is an error and never silently something else.
+"""
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from utils.errors import ConfigError
 from utils.mnist import N_CLASSES, N_PIXELS
 
-ACTIVATIONS = ("relu", "sigmoid", "tanh")
-OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
-OPTIMIZER_LABELS = {
-    "sgd": "Gradient descent (plain SGD)",
-    "momentum": "SGD with momentum",
-    "adam": "Adam",
-    "rmsprop": "RMSprop",
+
+@dataclass(frozen=True)
+class Option:
+    """One choice of a categorical setting; ``build`` makes the Keras object when there is one."""
+
+    label: str
+    help: str
+    build: Callable[..., Any] | None = None
+
+
+def _optimizer(class_name: str, **options: Any) -> Callable[[Any], Any]:
+    def build(rate: Any) -> Any:
+        import keras  # late: pages read this registry without loading TensorFlow
+
+        return getattr(keras.optimizers, class_name)(learning_rate=rate, **options)
+
+    return build
+
+
+def _constant(rate: float, total_steps: int | None) -> float:
+    return rate
+
+
+def _cosine(rate: float, total_steps: int | None) -> Any:
+    import keras
+
+    if not total_steps:
+        raise ConfigError("a cosine schedule needs the number of training steps")
+    return keras.optimizers.schedules.CosineDecay(rate, decay_steps=total_steps)
+
+
+OPTIMIZERS: dict[str, Option] = {
+    "sgd": Option(
+        "Gradient descent (plain SGD)",
+        "Each batch moves every weight a step down its gradient, step = learning rate x gradient. "
+        "Simple and slow; needs a larger rate (0.03-0.3).",
+        _optimizer("SGD"),
+    ),
+    "momentum": Option(
+        "SGD with momentum",
+        "Gradient descent that keeps 90 % of its previous step, so it rolls through flat stretches faster.",
+        _optimizer("SGD", momentum=0.9),
+    ),
+    "adam": Option(
+        "Adam",
+        "Adapts the step of every weight to the size of its recent gradients; fast and forgiving.",
+        _optimizer("Adam"),
+    ),
+    "rmsprop": Option(
+        "RMSprop",
+        "Divides each step by a running size of the weight's gradients; a fast default for MLPs.",
+        _optimizer("RMSprop"),
+    ),
 }
-SCHEDULES = ("constant", "cosine")
-SCHEDULE_LABELS = {"constant": "Constant", "cosine": "Cosine decay to zero"}
+SCHEDULES: dict[str, Option] = {
+    "constant": Option("Constant", "The same learning rate from the first batch to the last.", _constant),
+    "cosine": Option(
+        "Cosine decay to zero",
+        "The rate falls along a half cosine to zero by the last batch: big steps first, fine ones at the end. "
+        "It usually adds a few tenths of a percent.",
+        _cosine,
+    ),
+}
+ACTIVATIONS: dict[str, Option] = {
+    "relu": Option("ReLU", "max(0, z): fast to train in deep networks; a unit that is always 0 is 'dead'."),
+    "sigmoid": Option(
+        "sigmoid",
+        "1 / (1 + e^-z), between 0 and 1: the classic neuron. Its gradient is at most 0.25, so it fades "
+        "in deep networks (vanishing gradients).",
+    ),
+    "tanh": Option("tanh", "Like sigmoid but between -1 and 1, centred on 0: learns faster than sigmoid."),
+}
 LIMITS: dict[str, tuple[float, float]] = {
     "hidden_layers": (1, 8),
     "units": (8, 2048),
@@ -41,7 +112,7 @@ class TrainingConfig:
     dropout: float = 0.2
     optimizer: str = "rmsprop"
     learning_rate: float = 0.001
-    schedule: str = "constant"  # "cosine": the rate falls along a half cosine to 0 by the last batch
+    schedule: str = "constant"
     batch_size: int = 128
     epochs: int = 10
     validation_fraction: float = 0.1
@@ -49,26 +120,8 @@ class TrainingConfig:
     augment: bool = False  # distort training digits afresh every epoch (model/augment.py)
 
     def __post_init__(self) -> None:
-        for name in ("hidden_layers", "units", "batch_size", "epochs", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"{name} must be a whole number, got {value!r}")
-        for name in ("dropout", "learning_rate", "validation_fraction"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value!r}")
-        for name, (low, high) in LIMITS.items():
-            value = getattr(self, name)
-            if not low <= value <= high:
-                raise ValueError(f"{name} must be between {_fmt(low)} and {_fmt(high)}, got {value!r}")
-        if not isinstance(self.augment, bool):
-            raise ValueError(f"augment must be True or False, got {self.augment!r}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        for setting in SETTINGS:
+            setting.check(getattr(self, setting.field))
 
     @property
     def layer_sizes(self) -> list[int]:
@@ -89,10 +142,130 @@ class TrainingConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainingConfig:
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainingConfig:
         """Build from saved metadata, ignoring keys this version does not know."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a training configuration must be a mapping of settings, got {type(data).__name__}")
         known = {field.name for field in fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in known})
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One training setting as people see it: on the Train page, in the URL and on the command line."""
+
+    field: str  # the TrainingConfig attribute
+    label: str
+    help: str
+    param: str  # its URL query parameter
+    flags: tuple[str, ...]  # command-line flags; the first is the one shown in help
+    kind: type = int  # int, float, bool or str
+    options: Mapping[str, Option] | None = None  # for categorical settings
+    choices: tuple[float, ...] | None = None  # the values the page's slider steps through
+    step: float | None = None  # the step of a continuous slider
+
+    @property
+    def default(self) -> Any:
+        return getattr(TrainingConfig, self.field)
+
+    @property
+    def limits(self) -> tuple[float, float] | None:
+        return LIMITS.get(self.field)
+
+    @property
+    def range_text(self) -> str:
+        if self.options is not None:
+            return ", ".join(self.options)
+        if self.limits is None:
+            return "on or off"
+        low, high = self.limits
+        return f"{_fmt(low)} to {_fmt(high)}"
+
+    def check(self, value: Any) -> None:
+        """Raise ConfigError naming the setting and what it allows."""
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{self.field} must be True or False, got {value!r}")
+            return
+        if self.options is not None:
+            if value not in self.options:
+                raise ConfigError(f"{self.field} must be one of {', '.join(self.options)}, got {value!r}")
+            return
+        if isinstance(value, bool) or not isinstance(value, int if self.kind is int else (int, float)):
+            what = "a whole number" if self.kind is int else "a finite number"
+            raise ConfigError(f"{self.field} must be {what}, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{self.field} must be a finite number, got {value!r}")
+        low, high = self.limits
+        if not low <= value <= high:
+            raise ConfigError(f"{self.field} must be between {_fmt(low)} and {_fmt(high)}, got {value!r}")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "hidden_layers", "Hidden layers",
+        "Layers of neurons between the 784 pixels and the 10 digits. More layers can learn more complex shapes "
+        "but train more slowly, and with sigmoid their gradients fade.", "layers", ("--hidden-layers", "--layers"),
+    ),
+    Setting(
+        "units", "Units per layer",
+        "Neurons in each hidden layer. More units remember more patterns (and more noise); time grows with them.",
+        "units", ("--units",), choices=(8, 16, 32, 64, 128, 256, 512, 1024, 2048),
+    ),
+    Setting(
+        "epochs", "Epochs",
+        "How many times the network sees all training digits. More epochs lower the training loss; when the "
+        "validation loss stops falling, more only memorises.", "epochs", ("--epochs",),
+    ),
+    Setting(
+        "augment", "Augment training data",
+        "Every epoch, each training digit is randomly rotated, scaled, slanted, shifted, warped and drawn thicker "
+        "or thinner, so the network learns digits as people draw them, not only MNIST's. Needs more epochs "
+        "(try 30); costs little time per epoch.", "augment", ("--augment",), kind=bool,
+    ),
+    Setting(
+        "batch_size", "Batch size",
+        "Digits averaged into one gradient step. Small batches: many noisy steps per epoch; large batches: few "
+        "smooth steps, faster per epoch on a CPU but often needing a higher learning rate.",
+        "batch", ("--batch-size",), choices=(8, 16, 32, 64, 128, 256, 512, 1024),
+    ),
+    Setting(
+        "learning_rate", "Learning rate",
+        "How far each step moves the weights. Too small: the loss barely moves; too large: it jumps around or "
+        "explodes (training then stops with a message).", "lr", ("--learning-rate", "--lr"), kind=float,
+        choices=(0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0),
+    ),
+    Setting(
+        "optimizer", "Optimizer", "The rule that turns gradients into weight changes.", "optimizer",
+        ("--optimizer",), kind=str, options=OPTIMIZERS,
+    ),
+    Setting(
+        "schedule", "Learning-rate schedule", "Whether the learning rate stays the same or shrinks as training goes.",
+        "schedule", ("--schedule",), kind=str, options=SCHEDULES,
+    ),
+    Setting(
+        "activation", "Activation", "The function each hidden neuron applies to its weighted sum z.", "activation",
+        ("--activation",), kind=str, options=ACTIVATIONS,
+    ),
+    Setting(
+        "dropout", "Dropout",
+        "During training, this share of hidden units is switched off at random at every step, so no unit can "
+        "rely on another: less overfitting, but a higher training loss than validation loss.", "dropout",
+        ("--dropout",), kind=float, step=0.05,
+    ),
+    Setting(
+        "validation_fraction", "Validation fraction",
+        "Share of the 60,000 training digits held out to check, after each epoch, how well the network does on "
+        "digits it does not learn from.", "val", ("--validation-fraction", "--val-split"), kind=float,
+        choices=(0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5),
+    ),
+    Setting(
+        "seed", "Seed",
+        "Fixes the random starting weights, the validation split and the shuffling: the same seed and settings "
+        "train the same network again (on the same machine).", "seed", ("--seed",),
+    ),
+)  # fmt: skip
+SETTING = {setting.field: setting for setting in SETTINGS}
 
 
 def _fmt(value: float) -> str:

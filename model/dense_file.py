@@ -1,33 +1,93 @@
-"""A saved feed-forward ``.keras`` file read straight into NumPy arrays.
+"""A saved feed-forward ``.keras`` file read straight into NumPy arrays, refusing hostile files.
 
 The Draw page needs only a few matrix products per answer. Loading the model through
 Keras would import TensorFlow first (about 3 s of a cold start on a small CPU, and a few
 hundred MB); reading the archive's JSON config and HDF5 weights takes milliseconds, and
-runs no code from the file at all. Networks this reader does not know (other layer types,
-other shapes) are left to Keras' safe-mode loader.
+runs no code from the file at all.
+
+A model file is data from outside (a shared models folder), so reading one is bounded in
+time and memory, and never touches another file: the archive must be a regular file of a
+model's size, opened without waiting (a named pipe would block); ``config.json`` and
+``model.weights.h5`` are unpacked through a bounded stream that shows when a header lies
+about a member's size, the weights capped by the architecture the config declares; the
+HDF5 file is opened from memory, and every group and dataset in it is checked before any
+number is read (hard links only, data inside the file and stored whole, shapes and types
+exactly what the config says). The largest network accepted is the largest the app's
+sliders train (``model.config.LIMITS``), 784 pixels in and 10 digits out.
+
+Two refusals, and what a caller does with each:
+
+- ``NotPlainDense``: a file within those bounds that is not a plain stack of Dense layers
+  this reader knows (other layer types or activations, quantized or integer weights,
+  another input or output size), or one damaged in a way any reader notices at once.
+  Callers may fall back to Keras' safe-mode loader, which reads it or explains why not.
+- ``UnsafeModelFile`` (a ``ModelStorageError``, deliberately *not* a ``NotPlainDense``):
+  a file that would make a reader block, read other files, or allocate far more than it
+  stores: not a regular file; an oversized archive, zip directory or member; a member
+  compressed other than stored/deflate, or whose header lies (size or checksum); weights
+  in ``.npz``; HDF5 soft or external links, external storage, virtual or chunked datasets,
+  more than a model's number of objects; declared shapes unlike the config; more layers,
+  units or inputs than the app trains. Callers must NOT fall back to Keras (that would
+  hand it the bomb: its loader reads members and datasets whole); they show the message.
+  The archive and the weights are checked for this even when the config names another
+  kind of network, so such a file never reaches Keras through this module.
 """
 
 from __future__ import annotations
 
+import copy
 import io
+import itertools
 import json
+import math
 import os
+import stat
 import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import h5py
 import numpy as np
 
+from model.config import LIMITS
+from utils.errors import ModelStorageError
 from utils.mnist import N_CLASSES, N_PIXELS
 
 IGNORED_AT_INFERENCE = {"InputLayer", "Dropout"}
+CONFIG = "config.json"
 WEIGHTS = "model.weights.h5"
-MAX_WEIGHTS_BYTES = 512 * 2**20  # the largest network the app trains (8 x 2048 units) has 140 MB
+WEIGHTS_NPZ = "model.weights.npz"  # another format Keras loads
+MAX_HIDDEN_LAYERS = int(LIMITS["hidden_layers"][1])
+MAX_UNITS = int(LIMITS["units"][1])
+MAX_ITEM_BYTES = 8  # float64, the widest weight accepted (float16/32/64)
+MAX_CONFIG_BYTES = 2**20  # a real config.json has 2.5 KB (1 hidden layer) to 10.4 KB (8)
+HDF5_OVERHEAD_BYTES = 2**20  # groups, headers and names: 14 KB to 47 KB in the app's files
+MAX_DIRECTORY_BYTES = 2**17  # the zip directory: about 200 bytes for a model's 3 files
+MAX_HDF5_OBJECTS = 1000  # groups and datasets: about 50 in the deepest network the app trains
+COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # zipfile bounds these by read(n), not bzip2/lzma
+WHOLE_LAYOUTS = (h5py.h5d.CONTIGUOUS, h5py.h5d.COMPACT)  # how Keras stores every weight
+LINK_KINDS = {h5py.SoftLink: "a soft link", h5py.ExternalLink: "an external link"}
 
 
 class NotPlainDense(ValueError):
-    """The file is not (readable as) a plain stack of Dense layers."""
+    """Not (readable as) a plain stack of Dense layers, but harmless: Keras' safe mode may try it."""
+
+
+class UnsafeModelFile(ModelStorageError):
+    """A hostile or out-of-bounds file that no loader may read: callers must not fall back to Keras."""
+
+
+def _weights_cap(sizes: Sequence[int]) -> int:
+    """The most bytes a weights file of these layer sizes needs: every number in float64, plus headers."""
+    parameters = sum(fan_in * units + units for fan_in, units in itertools.pairwise(sizes))
+    return MAX_ITEM_BYTES * parameters + HDF5_OVERHEAD_BYTES
+
+
+# the largest network the sliders allow (8 x 2048 units) has 124 MB of float32 weights
+MAX_WEIGHTS_BYTES = _weights_cap([N_PIXELS, *[MAX_UNITS] * MAX_HIDDEN_LAYERS, N_CLASSES])
+MAX_ARCHIVE_BYTES = MAX_WEIGHTS_BYTES + 2 * MAX_CONFIG_BYTES + MAX_DIRECTORY_BYTES
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
@@ -65,78 +125,369 @@ class DenseNetwork:
         return "-".join(str(size) for size in [N_PIXELS, *(kernel.shape[1] for kernel, _, _ in self.layers)])
 
 
+@dataclass(frozen=True)
+class _DenseLayer:
+    """One Dense layer as its config declares it: what its stored weights must look like."""
+
+    name: str
+    fan_in: int
+    units: int
+    activation: str
+    use_bias: bool
+
+    @property
+    def shapes(self) -> list[tuple[int, ...]]:
+        return [(self.fan_in, self.units), (self.units,)][: 1 + self.use_bias]
+
+
 def read_dense_network(path: str | os.PathLike) -> DenseNetwork:
-    """The network in a ``.keras`` file, or ``NotPlainDense`` saying why it cannot be read this way."""
+    """The network in a ``.keras`` file.
+
+    Raises ``NotPlainDense`` (Keras' safe mode may try the file) or ``UnsafeModelFile``
+    (nothing may read it), each saying why.
+    """
     try:
         return _read(path)
-    except NotPlainDense:
+    except (NotPlainDense, UnsafeModelFile):
         raise
     except Exception as error:  # zip, zlib, JSON and HDF5 raise many types for damaged files
         raise NotPlainDense(f"unreadable: {type(error).__name__}: {error}") from error
 
 
 def _read(path: str | os.PathLike) -> DenseNetwork:
-    with zipfile.ZipFile(path) as archive:
-        if archive.getinfo(WEIGHTS).file_size > MAX_WEIGHTS_BYTES:
-            raise NotPlainDense(f"weights over {MAX_WEIGHTS_BYTES // 2**20} MB")
-        config = json.loads(archive.read("config.json"))
-        weights = archive.read(WEIGHTS)
-    dense_configs = _dense_layer_configs(config)
-    with h5py.File(io.BytesIO(weights), "r") as store:
-        variables = _variables_by_layer_name(store)
-        layers = tuple(_dense_layer(layer, variables) for layer in dense_configs)
-    _check_shapes(layers)
+    with _open_archive(path) as archive:
+        config = json.loads(_read_member(archive, CONFIG, MAX_CONFIG_BYTES))
+        try:
+            dense = _dense_layers(config)
+        except UnsafeModelFile:
+            raise
+        except Exception:
+            _refuse_hostile_weights(archive)  # another network may go to Keras, a hostile file may not
+            raise
+        weights = _read_member(archive, WEIGHTS, _weights_cap([N_PIXELS, *(layer.units for layer in dense)]))
+    with _open_hdf5(weights) as store:
+        _check_objects(store)
+        found = _variables_by_layer_name(store)
+        datasets = [_layer_datasets(found.get(layer.name), layer) for layer in dense]  # all checked before any read
+        layers = tuple(_read_layer(layer, stored) for layer, stored in zip(dense, datasets, strict=True))
     return DenseNetwork(name=str(config["config"].get("name", "")), layers=layers)
 
 
-def _dense_layer_configs(config: dict[str, Any]) -> list[dict[str, Any]]:
+# The archive: a regular file of bounded size, its directory and members read through bounded reads.
+
+
+class _ArchiveFile(io.FileIO):
+    """The archive; while zipfile parses its directory, no single read may exceed MAX_DIRECTORY_BYTES.
+
+    zipfile reads the whole central directory into memory and builds an object per entry
+    (about 10 bytes of memory per byte), so a small limit here bounds that, whatever the
+    end record claims.
+    """
+
+    size: int = 0
+    read_limit: int | None = MAX_DIRECTORY_BYTES
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.read_limit is not None:
+            wanted = size if size is not None and size >= 0 else self.size - self.tell()
+            if wanted > self.read_limit:
+                raise UnsafeModelFile(
+                    f"its zip directory is {_size(wanted)}, more than {_size(self.read_limit)}; "
+                    "a model's lists 3 files in a few hundred bytes"
+                )
+        return super().read(size)
+
+
+def _no_wait_opener(path: str, flags: int) -> int:
+    """Open without blocking: opening a named pipe (FIFO) for reading waits for a writer forever."""
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
+@contextmanager
+def _open_archive(path: str | os.PathLike) -> Iterator[zipfile.ZipFile]:
+    with _ArchiveFile(path, "r", opener=_no_wait_opener) as file:
+        status = os.fstat(file.fileno())  # of what was opened, so a swapped path changes nothing
+        if not stat.S_ISREG(status.st_mode):
+            raise UnsafeModelFile("it is not a regular file (a pipe, a device or a folder), so reading it could block")
+        if status.st_size > MAX_ARCHIVE_BYTES:
+            raise UnsafeModelFile(
+                f"the file has {_size(status.st_size)}, more than the largest model this app saves "
+                f"({_size(MAX_ARCHIVE_BYTES)})"
+            )
+        file.size = status.st_size
+        with zipfile.ZipFile(file) as archive:
+            file.read_limit = None
+            _check_members(archive)
+            yield archive
+
+
+def _check_members(archive: zipfile.ZipFile) -> None:
+    """Every member unpacks through a bounded stream, and all stay a model's size: also those only Keras reads."""
+    if WEIGHTS_NPZ in archive.namelist():
+        raise UnsafeModelFile(
+            f"its weights are in {WEIGHTS_NPZ}, which this app never writes and whose arrays Keras unpacks unchecked"
+        )
+    for info in archive.infolist():
+        if info.compress_type not in COMPRESSIONS:
+            raise UnsafeModelFile(
+                f"{info.filename} is compressed with method {info.compress_type}; models are stored or deflated, "
+                "and other methods can unpack a few KB into gigabytes before a reader can stop them"
+            )
+    unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > MAX_ARCHIVE_BYTES:
+        biggest = max(archive.infolist(), key=lambda info: info.file_size)
+        raise UnsafeModelFile(
+            f"{biggest.filename} would unpack to {_size(biggest.file_size)}, more than the largest model this app "
+            f"saves unpacks to ({_size(MAX_ARCHIVE_BYTES)})"
+        )
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, cap: int) -> bytes:
+    """The member's bytes, never more than ``cap`` unpacked; refused if its header lies about their size.
+
+    zipfile stops at the size the header gives, but only after unpacking what it read: an
+    unbounded ``read()`` of a member whose header says 3 KB unpacks all of its gigabyte
+    (Keras reads members so). Here the stream may run one byte past the header, so a lie
+    shows, as a longer read or a failed checksum.
+    """
+    info = archive.getinfo(name)
+    if info.file_size > cap:
+        raise UnsafeModelFile(f"{name} would unpack to {_size(info.file_size)}, more than the {_size(cap)} it may have")
+    one_more = copy.copy(info)
+    one_more.file_size = info.file_size + 1
+    try:
+        with archive.open(one_more) as member:
+            data = member.read(info.file_size + 1)
+    except zipfile.BadZipFile as error:  # a reader could only fail on it too, after unpacking it all
+        raise UnsafeModelFile(
+            f"{name} is damaged or forged: it fails its checksum or runs past the {info.file_size} bytes its "
+            f"header gives ({error})"
+        ) from error
+    if len(data) != info.file_size:
+        raise UnsafeModelFile(f"{name} unpacks to {len(data)} bytes where its header says {info.file_size}")
+    return data
+
+
+# The config: a Sequential stack of Dense layers no bigger than the app trains.
+
+
+def _dense_layers(config: dict[str, Any]) -> list[_DenseLayer]:
+    """The Dense layers the config declares, or why it is another network or an out-of-bounds one."""
     if config.get("class_name") != "Sequential":
         raise NotPlainDense(f"a {config.get('class_name')!r} model, not a Sequential one")
-    dense = []
-    for layer in config.get("config", {}).get("layers", []):
+    layers = config.get("config", {}).get("layers", [])
+    _check_bounds(layers)  # first: a network refused here is not handed to Keras to build either
+    width, settings = None, []
+    for layer in layers:
         kind = layer.get("class_name")
-        if kind == "Dense":
-            activation = layer["config"].get("activation")
-            if not isinstance(activation, str) or activation not in ACTIVATIONS:
-                raise NotPlainDense(f"layer {layer['config'].get('name')!r} uses activation {activation!r}")
-            if layer["config"].get("quantization_config"):
-                raise NotPlainDense(f"layer {layer['config'].get('name')!r} is quantized")
-            dense.append(layer["config"])
+        if kind == "InputLayer":
+            width = _input_width(layer["config"].get("batch_shape", layer["config"].get("batch_input_shape")))
+        elif kind == "Dense":
+            _check_kind(layer["config"])
+            settings.append(layer)
         elif kind not in IGNORED_AT_INFERENCE:
             raise NotPlainDense(f"has a {kind!r} layer")
-    if not dense:
+    if not settings:
         raise NotPlainDense("has no Dense layer")
+    if width is None:  # no InputLayer: the first Dense layer records what it was built for
+        width = _input_width(settings[0].get("build_config", {}).get("input_shape"))
+    if width is None:
+        raise NotPlainDense("does not say how many inputs it takes")
+    if width != N_PIXELS:
+        raise NotPlainDense(f"layer sizes do not chain: it takes {width} inputs, not the {N_PIXELS} pixels of a digit")
+    dense: list[_DenseLayer] = []
+    for layer in settings:
+        dense.append(_dense_layer(layer["config"], fan_in=dense[-1].units if dense else width))
+    if dense[-1].units != N_CLASSES or dense[-1].activation != "softmax":
+        raise NotPlainDense(
+            f"ends in {dense[-1].units} {dense[-1].activation} outputs, not {N_CLASSES} softmax probabilities"
+        )
     return dense
 
 
-def _variables_by_layer_name(store: h5py.File) -> dict[str, list[np.ndarray]]:
+def _check_bounds(layers: list[dict[str, Any]]) -> None:
+    """Refuse more hidden layers, units or inputs than the app trains, whatever else the config holds."""
+    dense = [layer.get("config", {}) for layer in layers if layer.get("class_name") == "Dense"]
+    if len(dense) > MAX_HIDDEN_LAYERS + 1:
+        raise UnsafeModelFile(f"it has {len(dense) - 1} hidden layers; this app trains at most {MAX_HIDDEN_LAYERS}")
+    for settings in dense:
+        units = settings.get("units")
+        if isinstance(units, int | float) and units > MAX_UNITS:
+            raise UnsafeModelFile(
+                f"layer {settings.get('name')!r} declares {units} units; this app trains at most {MAX_UNITS} a layer"
+            )
+    for layer in layers:
+        if layer.get("class_name") == "InputLayer":
+            settings = layer.get("config", {})
+            shape = settings.get("batch_shape", settings.get("batch_input_shape"))
+            if not isinstance(shape, list):
+                continue
+            inputs = math.prod(size for size in shape if isinstance(size, int | float))
+            if inputs > N_PIXELS:
+                raise UnsafeModelFile(f"it takes {inputs} inputs at a time; a digit has {N_PIXELS} pixels")
+
+
+def _input_width(shape: object) -> int | None:
+    """The width of the rows a network takes, from a Keras batch shape such as [null, 784]."""
+    if shape is None:
+        return None
+    if not isinstance(shape, list) or len(shape) != 2:
+        raise NotPlainDense(f"takes inputs of shape {shape!r}, not rows of {N_PIXELS} pixels")
+    return _whole_number(shape[1], "its input width")
+
+
+def _check_kind(settings: dict[str, Any]) -> None:
+    """A Dense layer this reader computes exactly as Keras does."""
+    name, activation = settings.get("name"), settings.get("activation")
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise NotPlainDense(f"layer {name!r} uses activation {activation!r}")
+    if settings.get("quantization_config"):
+        raise NotPlainDense(f"layer {name!r} is quantized")
+
+
+def _dense_layer(settings: dict[str, Any], fan_in: int) -> _DenseLayer:
+    name, activation = settings.get("name"), settings["activation"]
+    units = _whole_number(settings.get("units"), f"layer {name!r}'s units")
+    if units > MAX_UNITS:
+        raise UnsafeModelFile(f"layer {name!r} declares {units} units; this app trains at most {MAX_UNITS} a layer")
+    use_bias = settings.get("use_bias", True)
+    if not isinstance(use_bias, bool):
+        raise NotPlainDense(f"layer {name!r} has use_bias {use_bias!r}")
+    return _DenseLayer(str(name), fan_in, units, activation, use_bias)
+
+
+def _whole_number(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise NotPlainDense(f"{what} is {value!r}, not a whole number of at least 1")
+    return value
+
+
+# The weights: an HDF5 file in memory, every object checked before any number is read.
+
+
+def _open_hdf5(weights: bytes) -> h5py.File:
+    """From memory, so HDF5 opens no file by name; external data and links are refused by the checks."""
+    return h5py.File(io.BytesIO(weights), "r", driver="fileobj", locking=False)
+
+
+def _refuse_hostile_weights(archive: zipfile.ZipFile) -> None:
+    """Raise ``UnsafeModelFile`` if the weights would be unsafe for any reader; other trouble is Keras' to report."""
+    try:
+        weights = _read_member(archive, WEIGHTS, MAX_WEIGHTS_BYTES)
+        with _open_hdf5(weights) as store:
+            _check_objects(store)
+    except UnsafeModelFile:
+        raise
+    except Exception:  # absent or damaged: Keras' loader fails on it too, and says so
+        return
+
+
+def _check_objects(store: h5py.File) -> None:
+    """Everything reachable is a hard-linked group or a plain, whole, in-file dataset; all of it a model's size."""
+    budget, declared, pending = MAX_HDF5_OBJECTS, 0, [store]
+    while pending:
+        group = pending.pop()
+        if len(group) > budget:
+            raise UnsafeModelFile(
+                f"the weights hold over {MAX_HDF5_OBJECTS} groups and datasets (or a loop); a model's hold about 50"
+            )
+        budget -= len(group)
+        for name in itertools.islice(group, len(group)):  # a lying count cannot stretch the walk
+            item = _hard_linked(group, name)
+            if isinstance(item, h5py.Group):
+                pending.append(item)
+            elif isinstance(item, h5py.Dataset):
+                declared += _check_dataset(item)
+                if declared > MAX_WEIGHTS_BYTES:
+                    raise UnsafeModelFile(
+                        f"{item.name} declares {item.shape} {item.dtype} numbers, which with the rest make "
+                        f"{_size(declared)}: more than the largest network this app trains ({_size(MAX_WEIGHTS_BYTES)})"
+                    )
+
+
+def _hard_linked(group: h5py.Group, name: str) -> object:
+    """The object, if ``name`` is a hard link; soft and external links may point anywhere, even at a pipe."""
+    link = group.get(name, getlink=True)
+    if not isinstance(link, h5py.HardLink):
+        kind = LINK_KINDS.get(type(link), f"a {type(link).__name__}")
+        where = f"{group.name.rstrip('/')}/{name}"
+        raise UnsafeModelFile(f"the weights hold {kind} at {where}; a model's weights are all inside its own file")
+    return group[name]
+
+
+def _check_dataset(dataset: h5py.Dataset) -> int:
+    """The bytes the dataset declares, after refusing data kept elsewhere or stored in any way but whole."""
+    if dataset.is_virtual:
+        raise UnsafeModelFile(f"{dataset.name} is a virtual dataset, made of other files' data")
+    if dataset.external:
+        raise UnsafeModelFile(
+            f"{dataset.name} keeps its numbers in another file ({dataset.external[0][0]}); "
+            "a model's weights are all inside its own file"
+        )
+    declared = math.prod(dataset.shape or (0,)) * dataset.dtype.itemsize
+    if declared > MAX_WEIGHTS_BYTES:
+        raise UnsafeModelFile(
+            f"{dataset.name} declares {dataset.shape} {dataset.dtype} numbers ({_size(declared)}), more than the "
+            f"largest network this app trains ({_size(MAX_WEIGHTS_BYTES)})"
+        )
+    if dataset.id.get_create_plist().get_layout() not in WHOLE_LAYOUTS:
+        raise UnsafeModelFile(
+            f"{dataset.name} is stored in chunks{' and compressed' if dataset.compression else ''}; Keras stores "
+            "weights whole, so this file was made some other way and its data is not unpacked"
+        )
+    return declared
+
+
+def _variables_by_layer_name(store: h5py.File) -> dict[str, h5py.Group]:
     """Keras 3 stores each layer's variables under layers/<path>/vars, named in an attribute."""
+    layers = store.get("layers")
+    if not isinstance(layers, h5py.Group):
+        raise NotPlainDense("its weights have no 'layers' group")
     found = {}
-    for group in store["layers"].values():
-        variables = group.get("vars")
-        if variables is not None and "name" in variables.attrs:
-            found[str(variables.attrs["name"])] = [variables[str(i)][()] for i in range(len(variables))]
+    for group in layers.values():
+        variables = group.get("vars") if isinstance(group, h5py.Group) else None
+        if isinstance(variables, h5py.Group) and "name" in variables.attrs:
+            found[str(variables.attrs["name"])] = variables
     return found
 
 
-def _dense_layer(config: dict[str, Any], variables: dict[str, list[np.ndarray]]) -> tuple[np.ndarray, np.ndarray, str]:
-    arrays = variables[config["name"]]
-    use_bias = config.get("use_bias", True)
-    if len(arrays) != 1 + use_bias or not all(np.issubdtype(array.dtype, np.floating) for array in arrays):
-        stored = [str(array.dtype) for array in arrays]
-        raise NotPlainDense(f"layer {config['name']!r} stores {stored}, not a float kernel and bias")
-    kernel = np.ascontiguousarray(arrays[0], dtype=np.float32)
-    bias = np.asarray(arrays[1], np.float32) if use_bias else np.zeros(kernel.shape[1], np.float32)
-    if kernel.ndim != 2 or bias.shape != (kernel.shape[1],):
-        raise NotPlainDense(f"layer {config['name']!r} has weights of shape {kernel.shape} and {bias.shape}")
-    kernel.setflags(write=False)  # one copy is shared by every session
-    bias.setflags(write=False)
-    return kernel, bias, config["activation"]
+def _layer_datasets(variables: h5py.Group | None, layer: _DenseLayer) -> list[h5py.Dataset]:
+    """The layer's kernel (and bias) datasets, refused unless they declare what the config says."""
+    if variables is None:
+        raise NotPlainDense(f"its weights hold nothing for layer {layer.name!r}")
+    expected = [str(index) for index in range(len(layer.shapes))]
+    if sorted(variables) != expected:
+        raise NotPlainDense(f"layer {layer.name!r} stores variables {sorted(variables)}, not a kernel and a bias")
+    datasets = [variables[name] for name in expected]
+    for role, dataset, shape in zip(("kernel", "bias"), datasets, layer.shapes, strict=False):
+        if not isinstance(dataset, h5py.Dataset):
+            raise NotPlainDense(f"layer {layer.name!r} stores its {role} as a {type(dataset).__name__}")
+        if dataset.shape != shape:
+            raise UnsafeModelFile(
+                f"layer {layer.name!r} declares a {role} of shape {dataset.shape} where its config says {shape}"
+            )
+        if dataset.dtype.kind != "f" or dataset.dtype.itemsize not in (2, 4, MAX_ITEM_BYTES):
+            raise NotPlainDense(
+                f"layer {layer.name!r} stores {dataset.dtype} numbers, not a float kernel and bias (float16/32/64)"
+            )
+    return datasets
 
 
-def _check_shapes(layers: tuple[tuple[np.ndarray, np.ndarray, str], ...]) -> None:
-    sizes = [N_PIXELS, *(kernel.shape[1] for kernel, _, _ in layers)]
-    if any(kernel.shape[0] != size for (kernel, _, _), size in zip(layers, sizes[:-1], strict=True)):
-        raise NotPlainDense(f"layer sizes do not chain: {[kernel.shape for kernel, _, _ in layers]}")
-    if sizes[-1] != N_CLASSES or layers[-1][2] != "softmax":
-        raise NotPlainDense(f"ends in {sizes[-1]} {layers[-1][2]} outputs, not {N_CLASSES} softmax probabilities")
+def _read_layer(layer: _DenseLayer, datasets: list[h5py.Dataset]) -> tuple[np.ndarray, np.ndarray, str]:
+    """Read straight into float32 arrays of the checked shapes; one copy is shared by every session."""
+    arrays = [np.empty(shape, np.float32) for shape in layer.shapes]
+    for dataset, array in zip(datasets, arrays, strict=True):
+        dataset.read_direct(array)  # HDF5 converts float16/64 on the way
+    if not layer.use_bias:
+        arrays.append(np.zeros(layer.units, np.float32))
+    for array in arrays:
+        array.setflags(write=False)
+    return arrays[0], arrays[1], layer.activation
+
+
+def _size(count: int) -> str:
+    """Bytes for people: 2.5 KB, 1.1 GB."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"

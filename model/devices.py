@@ -13,13 +13,12 @@ bench/training_throughput.py compares the two.
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Any
 
 import keras
 
-STRATEGY_ENV = "MNIST_LAB_STRATEGY"
-CHOICES = ("auto", "mirrored", "single")
+from utils.errors import SettingsError
+from utils.settings import STRATEGIES, STRATEGY_ENV, read_settings
 
 
 class DefaultDevice:
@@ -33,12 +32,12 @@ class DefaultDevice:
 
 def choose_strategy(choice: str | None = None) -> Any:
     """A ``tf.distribute.Strategy`` (or ``DefaultDevice`` off TensorFlow) whose ``scope()`` the model is built in."""
-    choice = (choice or os.environ.get(STRATEGY_ENV) or "auto").strip().lower()
-    if choice not in CHOICES:
-        raise ValueError(f"{STRATEGY_ENV} must be one of {', '.join(CHOICES)}, got {choice!r}")
+    choice = (choice or read_settings().strategy).strip().lower()
+    if choice not in STRATEGIES:
+        raise SettingsError(f"{STRATEGY_ENV}={choice!r} is not allowed: use one of {', '.join(STRATEGIES)}")
     if keras.backend.backend() != "tensorflow":
         if choice == "mirrored":
-            raise ValueError(f"{STRATEGY_ENV}=mirrored needs the TensorFlow backend, not {keras.backend.backend()}")
+            raise SettingsError(f"{STRATEGY_ENV}=mirrored needs the TensorFlow backend, not {keras.backend.backend()}")
         return DefaultDevice()
     import tensorflow as tf
 

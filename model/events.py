@@ -45,5 +45,31 @@ class EpochEvent:
     complete: bool = True
 
 
-TrainingEvent = BatchEvent | EpochEvent
+
+
+@dataclass(frozen=True)
+class LayerStatsEvent:
+    """How the gradient flows through each Dense layer, measured on a fixed probe of training images.
+
+    Sent once before the first update (``step`` 0), every few batches, and after each epoch.
+    """
+
+    step: int  # batches done since training began
+    batches_per_epoch: int
+    gradient_norms: tuple[float, ...]  # ||d loss / d kernel|| per Dense layer, hidden layers then output
+    update_ratios: tuple[float, ...] | None  # ||ΔW|| / ||W|| per update since the previous probe; None at first
+    flat_shares: tuple[float, ...]  # per hidden layer: share of dead (ReLU) or saturated (sigmoid/tanh) units
+    end_of_epoch: bool = False
+
+    @property
+    def epoch_position(self) -> float:
+        return self.step / self.batches_per_epoch
+
+
+def layer_name(index: int, count: int) -> str:
+    """'hidden 1', 'hidden 2', ..., 'output' for the Dense layers in order."""
+    return "output" if index == count - 1 else f"hidden {index + 1}"
+
+
+TrainingEvent = BatchEvent | EpochEvent | LayerStatsEvent
 Listener = Callable[[TrainingEvent], None]

@@ -4,6 +4,8 @@ A job belongs to one user's session; the network trains in a worker process, is 
 saved and made active there, so nothing depends on the page staying open. The number
 of trainings running at once is capped (``MNIST_LAB_MAX_TRAININGS``, default 1 on a
 small CPU); later jobs wait in a first-come queue and can be cancelled while waiting.
+The queue is passed in: the app keeps one per server (``ui.resources.training_queue``),
+tests make their own.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ import numpy as np
 
 from model.analysis import Mistake, confusion_matrix, worst_mistakes
 from model.config import TrainingConfig
+from model.data import MnistSplits, app_training_data
 from model.progress import TrainingProgress
-from model.storage import ModelStorageError, ModelStore
-from utils.mnist import MnistSplits, limits_from_env, load_mnist
+from model.storage import ModelStore
+from utils.errors import LabError, ModelStorageError
 
-MAX_TRAININGS_ENV = "MNIST_LAB_MAX_TRAININGS"
 WORKER_NICENESS = 10  # a lower CPU priority than the web server's
 ABANDONED_AFTER_S = 30.0  # a job whose browser session has been gone this long is stopped
 
@@ -65,7 +67,7 @@ class JobOutcome:
 class TrainingQueue:
     """At most ``slots`` trainings at once; the rest wait in arrival order."""
 
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int = 1) -> None:
         self.slots = max(1, slots)
         self._condition = threading.Condition()
         self._waiting: list[object] = []
@@ -101,22 +103,6 @@ class TrainingQueue:
             return self._running
 
 
-def _slots_from_env() -> int:
-    try:
-        return int(os.environ.get(MAX_TRAININGS_ENV, "1"))
-    except ValueError:
-        return 1
-
-
-SHARED_QUEUE = TrainingQueue(_slots_from_env())
-
-
-def default_training_data(config: TrainingConfig) -> MnistSplits:
-    """MNIST as the app trains on it: ``MNIST_PATH`` or Keras, sliced by ``MNIST_LAB_MAX_TRAIN/TEST``."""
-    max_train, max_test = limits_from_env()
-    return load_mnist(config.validation_fraction, config.seed, max_train=max_train, max_test=max_test)
-
-
 class TrainingJob:
     """One training run: wait for a slot, then train in a worker process while a thread relays its reports.
 
@@ -131,8 +117,8 @@ class TrainingJob:
         config: TrainingConfig,
         name: str,
         store: ModelStore,
-        data_source: Callable[[TrainingConfig], MnistSplits] = default_training_data,
-        queue: TrainingQueue = SHARED_QUEUE,
+        queue: TrainingQueue,
+        data_source: Callable[[TrainingConfig], MnistSplits] = app_training_data,
         owner_present: Callable[[], bool] | None = None,
         abandoned_after_s: float = ABANDONED_AFTER_S,
     ) -> None:
@@ -276,7 +262,9 @@ def _train_in_worker(
             return
         messages.put(("state", JobState.SAVING))
         probabilities = predict_batch(result.model, data.x_test)
-        info = store.save(result.model, store.unique_name(name), result.metadata())
+        confusion = confusion_matrix(data.y_test, probabilities.argmax(axis=1))
+        mistakes = worst_mistakes(data.x_test, data.y_test, probabilities)
+        info = store.save(result.model, store.unique_name(name), result.metadata(), result.extras())  # last to fail
         outcome = JobOutcome(
             model_name=info.name,
             stopped=result.status == "stopped",
@@ -285,13 +273,15 @@ def _train_in_worker(
             epochs_completed=result.epochs_completed,
             test_accuracy=float(result.test_accuracy),
             test_loss=float(result.test_loss),
-            confusion=confusion_matrix(data.y_test, probabilities.argmax(axis=1)),
-            mistakes=worst_mistakes(data.x_test, data.y_test, probabilities),
+            confusion=confusion,
+            mistakes=mistakes,
         )
         messages.put(("done", outcome))
     except ModelStorageError as error:
         messages.put(("failed", f"Not saved: {error}."))
-    except Exception as error:  # reported to the page instead of dying silently
+    except LabError as error:  # no MNIST, bad settings: the message is written for people
+        messages.put(("failed", str(error)))
+    except Exception as error:  # a bug: reported to the page instead of dying silently
         messages.put(("failed", f"{type(error).__name__}: {error}"))
     finally:
         messages.close()

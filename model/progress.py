@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from model.events import BatchEvent, EpochEvent, TrainingEvent
+from model.events import BatchEvent, EpochEvent, LayerStatsEvent, TrainingEvent, layer_name
 
 SMOOTHING = 0.9  # exponential moving average weight for the per-batch training curve
 
@@ -19,6 +19,7 @@ class ProgressSnapshot:
 
     batches: tuple[BatchEvent, ...]
     epochs: tuple[EpochEvent, ...]
+    layer_stats: tuple[LayerStatsEvent, ...] = ()
 
     @property
     def latest(self) -> BatchEvent | None:
@@ -63,6 +64,32 @@ class ProgressSnapshot:
         )
 
 
+    def gradient_curve(self) -> pd.DataFrame:
+        """Long format, one row per probe and Dense layer: gradient norm and update ratio, x in epochs."""
+        rows = [
+            {
+                "epoch": event.epoch_position,
+                "layer": layer_name(index, len(event.gradient_norms)),
+                "gradient_norm": norm,
+                "update_ratio": event.update_ratios[index] if event.update_ratios else None,
+            }
+            for event in self.layer_stats
+            for index, norm in enumerate(event.gradient_norms)
+        ]
+        return pd.DataFrame(rows, columns=["epoch", "layer", "gradient_norm", "update_ratio"])
+
+    def unit_shares(self) -> pd.DataFrame:
+        """The latest probe's share of dead (ReLU) or saturated (sigmoid/tanh) units per hidden layer."""
+        if not self.layer_stats:
+            return pd.DataFrame(columns=["layer", "share"])
+        latest = self.layer_stats[-1]
+        count = len(latest.gradient_norms)
+        return pd.DataFrame(
+            [{"layer": layer_name(i, count), "share": share} for i, share in enumerate(latest.flat_shares)],
+            columns=["layer", "share"],
+        )
+
+
 class TrainingProgress:
     """A training listener that keeps every event, for any number of readers."""
 
@@ -70,11 +97,17 @@ class TrainingProgress:
         self._lock = threading.Lock()
         self._batches: list[BatchEvent] = []
         self._epochs: list[EpochEvent] = []
+        self._layer_stats: list[LayerStatsEvent] = []
 
     def __call__(self, event: TrainingEvent) -> None:
         with self._lock:
-            (self._batches if isinstance(event, BatchEvent) else self._epochs).append(event)
+            if isinstance(event, BatchEvent):
+                self._batches.append(event)
+            elif isinstance(event, EpochEvent):
+                self._epochs.append(event)
+            else:
+                self._layer_stats.append(event)
 
     def snapshot(self) -> ProgressSnapshot:
         with self._lock:
-            return ProgressSnapshot(tuple(self._batches), tuple(self._epochs))
+            return ProgressSnapshot(tuple(self._batches), tuple(self._epochs), tuple(self._layer_stats))

@@ -9,38 +9,40 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
+import logging
 import os
 import re
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from model.config import TrainingConfig
+import numpy as np
+
+from model.metadata import MetadataError, ModelMetadata, read_metadata
+from utils.errors import ModelStorageError
 from utils.mnist import N_CLASSES, N_PIXELS
-from utils.preprocess import LEGACY_PREPROCESSING
+from utils.settings import read_settings
 
 if TYPE_CHECKING:
     import keras
 
-MODELS_DIR_ENV = "MNIST_MODELS_DIR"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODELS_DIR = PROJECT_ROOT / "saved_models"
+    from model.dense_file import DenseNetwork
+
+_LOGGER = logging.getLogger(__name__)
+
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 DEFAULT_MODEL_NAME = "default"
 MAX_NAME_LENGTH = 64
 _ACTIVE_FILE = "active.txt"
 LEFTOVER_AGE_S = 3600.0  # a temporary file this old belongs to a save that was killed
+MAX_EXTRAS_BYTES = 20_000_000  # a 100-epoch projection of 1,000 digits is about 0.4 MB
+MAX_REASON_CHARS = 600  # Keras' load errors put the reason after a first line of context
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class ModelStorageError(Exception):
-    """Base for storage problems; the message is written for the user."""
 
 
 class ModelNotFoundError(ModelStorageError, LookupError):
@@ -57,64 +59,29 @@ class ModelLoadError(ModelStorageError):
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """One listed model: where it is and what its metadata says."""
+    """One listed model: where it is, what its metadata says, and why it cannot be used (if known)."""
 
     name: str
     path: Path
-    metadata: dict[str, Any]
+    metadata: ModelMetadata
     builtin: bool = False
-    problem: str | None = None  # why it cannot be used, when that is known without loading it
+    problem: str | None = None  # known without loading the weights: damaged metadata or archive
 
     @property
-    def config(self) -> TrainingConfig | None:
-        try:
-            return TrainingConfig.from_dict(self.metadata["config"])
-        except (KeyError, TypeError, ValueError):
-            return None
-
-    @property
-    def test_accuracy(self) -> float | None:
-        return self.metadata.get("test_accuracy")
-
-    @property
-    def accuracy_label(self) -> str:
-        """Test accuracy for people: '98.16%', or 'not scored'."""
-        return f"{self.test_accuracy:.2%}" if self.test_accuracy is not None else "not scored"
-
-    @property
-    def created_at(self) -> str:
-        return str(self.metadata.get("created_at", ""))
-
-    @property
-    def history(self) -> dict[str, list[float]]:
-        return self.metadata.get("history", {})
-
-    @property
-    def preprocessing(self) -> str:
-        """How inputs must be prepared for this network: the version it was trained with."""
-        return str(self.metadata.get("preprocessing", LEGACY_PREPROCESSING))
-
-    @property
-    def architecture(self) -> str:
-        config = self.config
-        return config.architecture if config else "unknown"
+    def usable(self) -> bool:
+        return self.problem is None
 
 
 def safe_name(raw: str) -> str:
     """A file-system-safe model name: letters, digits, '.', '_' and '-' only, never a path.
 
-    '../../etc/passwd' becomes 'etc-passwd'; a name with nothing usable raises ValueError.
+    '../../etc/passwd' becomes 'etc-passwd'; a name with nothing usable raises ModelStorageError.
     """
     name = _UNSAFE.sub("-", str(raw).replace("\x00", "")).strip(".-_")
     name = re.sub(r"\.{2,}", ".", name)[:MAX_NAME_LENGTH].strip(".-_")
     if not name:
-        raise ValueError(f"model name {raw!r} has no usable characters (use letters, digits, '.', '_', '-')")
+        raise ModelStorageError(f"model name {raw!r} has no usable characters (use letters, digits, '.', '_', '-')")
     return name
-
-
-def models_dir_from_env() -> Path:
-    value = os.environ.get(MODELS_DIR_ENV, "").strip()
-    return Path(value).expanduser() if value else DEFAULT_MODELS_DIR
 
 
 def utc_now() -> str:
@@ -127,7 +94,7 @@ class ModelStore:
     def __init__(
         self, root: str | os.PathLike | None = None, pretrained_dir: str | os.PathLike = PRETRAINED_DIR
     ) -> None:
-        self.root = Path(root) if root is not None else models_dir_from_env()
+        self.root = Path(root) if root is not None else read_settings().models_dir
         self.pretrained_dir = Path(pretrained_dir)
 
     @property
@@ -140,7 +107,7 @@ class ModelStore:
         """User models newest first, then the pretrained default."""
         user = [] if self._root_is_pretrained else self._scan(self.root, builtin=False)
         user = [info for info in user if info.name != DEFAULT_MODEL_NAME]
-        user.sort(key=lambda info: info.created_at, reverse=True)
+        user.sort(key=lambda info: info.metadata.created_at, reverse=True)
         builtin = [info for info in self._scan(self.pretrained_dir, builtin=True) if info.name == DEFAULT_MODEL_NAME]
         return user + builtin
 
@@ -153,9 +120,7 @@ class ModelStore:
             model_path = folder / f"{name}.keras"
             if name.startswith(".") or not model_path.is_file():
                 continue
-            metadata = _read_metadata(meta_path)
-            problem = metadata.get("problem") or _archive_problem(model_path)
-            found.append(ModelInfo(name, model_path, metadata, builtin, problem))
+            found.append(_info(name, model_path, builtin))
         return found
 
     def get(self, name: str) -> ModelInfo:
@@ -167,19 +132,29 @@ class ModelStore:
         )
 
     def latest(self) -> ModelInfo:
-        """The most recently trained model, else the pretrained default."""
-        models = self.list()
-        if not models:
-            raise ModelNotFoundError(f"no models in {self.root} and no pretrained default in {self.pretrained_dir}")
-        return models[0]
+        """The most recently trained usable model, else the pretrained default; never a damaged one."""
+        usable = [info for info in self.list() if info.usable]
+        if not usable:
+            raise ModelNotFoundError(
+                f"no usable model in {self.root} and no pretrained default in {self.pretrained_dir}"
+            )
+        return usable[0]
 
     def active(self) -> ModelInfo:
-        """The model chosen with ``set_active``, else the latest one."""
+        """The model chosen with ``set_active`` if it is still usable, else the latest usable one."""
         try:
-            chosen = (self.root / _ACTIVE_FILE).read_text(encoding="utf-8").strip()
-            return self.get(chosen)
-        except (OSError, ModelNotFoundError):
+            chosen = self.get(self._active_name())
+        except ModelNotFoundError:
             return self.latest()
+        return chosen if chosen.usable else self.latest()
+
+    def _active_name(self) -> str:
+        path = self.root / _ACTIVE_FILE
+        try:
+            with open(path, "rb") as handle:  # a tiny file; a huge or binary one means "none chosen"
+                return handle.read(MAX_NAME_LENGTH + 1).decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
 
     # -- writing -----------------------------------------------------------------
 
@@ -202,24 +177,28 @@ class ModelStore:
         except OSError as error:
             raise ModelStorageError(f"models cannot be saved in {self.root}: {_reason(error)}") from error
 
-    def save(self, network: keras.Model, name: str, metadata: dict[str, Any]) -> ModelInfo:
+    def save(
+        self, network: keras.Model, name: str, metadata: ModelMetadata, extras: Mapping[str, np.ndarray] | None = None
+    ) -> ModelInfo:
         """Write model then metadata atomically; the new model becomes the active one.
 
         A failed save (read-only or full disk) leaves the folder as it was and raises
         ModelStorageError with the reason.
         """
         name = self.check_new_name(name)
-        model_path, meta_path = self.root / f"{name}.keras", self.root / f"{name}.json"
-        metadata = {**metadata, "name": name}
-        metadata.setdefault("created_at", utc_now())
+        model_path, meta_path, extras_path = (self.root / f"{name}{suffix}" for suffix in (".keras", ".json", ".npz"))
+        metadata = metadata.with_(name=name, created_at=metadata.created_at or utc_now())
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             self.remove_leftovers()
             _atomic_write(model_path, network.save)
             try:
-                _atomic_write(meta_path, lambda tmp: Path(tmp).write_text(json.dumps(metadata, indent=2), "utf-8"))
+                if extras:
+                    _atomic_write(extras_path, lambda tmp: np.savez_compressed(tmp, **extras))
+                _atomic_write(meta_path, lambda tmp: Path(tmp).write_text(metadata.to_json(), "utf-8"))
             except BaseException:
                 model_path.unlink(missing_ok=True)  # no model without its metadata, no name left taken
+                extras_path.unlink(missing_ok=True)
                 raise
         except OSError as error:
             raise ModelStorageError(
@@ -248,50 +227,113 @@ class ModelStore:
         return candidate
 
     def set_active(self, name: str) -> None:
-        self.get(name)  # raises if unknown
-        self.root.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.root / _ACTIVE_FILE, lambda tmp: Path(tmp).write_text(name, encoding="utf-8"))
+        """Make ``name`` the model that answers; ModelStorageError says why not (damaged, read-only...)."""
+        info = self.get(name)
+        if not info.usable:
+            raise ModelStorageError(f"{name!r} cannot be made active: {info.problem}")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            _atomic_write(self.root / _ACTIVE_FILE, lambda tmp: Path(tmp).write_text(name, encoding="utf-8"))
+        except OSError as error:
+            raise ModelStorageError(f"could not make {name!r} active in {self.root}: {_reason(error)}") from error
 
     def _clear_active(self) -> None:
-        (self.root / _ACTIVE_FILE).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / _ACTIVE_FILE).unlink()
 
     def delete(self, name: str) -> None:
         """Remove a user model (metadata first, so it leaves the list before its file goes)."""
         info = self.get(name)
         if info.builtin:
             raise ModelStorageError(f"{name!r} is the pretrained default and cannot be deleted")
-        info.path.with_suffix(".json").unlink(missing_ok=True)
-        info.path.unlink(missing_ok=True)
+        try:
+            info.path.with_suffix(".json").unlink(missing_ok=True)
+            info.path.unlink(missing_ok=True)
+            info.path.with_suffix(".npz").unlink(missing_ok=True)
+        except OSError as error:
+            raise ModelStorageError(f"could not delete {name!r} from {self.root}: {_reason(error)}") from error
 
     # -- loading -----------------------------------------------------------------
 
+    def extras(self, info: ModelInfo) -> dict[str, np.ndarray]:
+        """The arrays saved beside a model (its per-epoch projection), or {} when there are none or they are damaged."""
+        path = info.path.with_suffix(".npz")
+        try:
+            if not path.is_file() or path.stat().st_size > MAX_EXTRAS_BYTES:
+                return {}
+            with np.load(path, allow_pickle=False) as archive:
+                return {key: archive[key] for key in archive.files}
+        except Exception as error:  # zip, zlib and format errors: the model itself is still fine
+            _LOGGER.warning("%s: extras unreadable (%s)", path, error)
+            return {}
+
     def resolve(self, name_or_path: str | None) -> ModelInfo:
-        """A model name, a path to a ``.keras`` file (metadata from the ``.json`` beside it,
-        if any), or None for the active model."""
+        """The model a user means: None is the active model; a saved model's name is that model;
+        anything else is a path to a ``.keras`` file (with the ``.json`` beside it, if any).
+
+        Names win: ``--model a.keras`` is the saved model called ``a.keras`` if there is one,
+        and the file ``a.keras`` otherwise; write ``./a.keras`` to mean the file.
+        """
         if name_or_path is None:
             return self.active()
+        if not any(sep in name_or_path for sep in ("/", os.sep)):
+            with contextlib.suppress(ModelNotFoundError):
+                return self.get(name_or_path)
         candidate = Path(name_or_path)
-        if candidate.suffix == ".keras":
-            if not candidate.is_file():
-                raise ModelNotFoundError(f"no model file at {candidate}")
-            beside = candidate.with_suffix(".json")
-            return ModelInfo(candidate.stem, candidate, _read_metadata(beside) if beside.is_file() else {})
-        return self.get(name_or_path)
+        if candidate.suffix != ".keras":
+            return self.get(name_or_path)  # not a name, not a .keras path: the error lists the names
+        if not candidate.is_file():
+            raise ModelNotFoundError(f"no saved model named {name_or_path!r} and no model file at {candidate}")
+        return _info(candidate.stem, candidate, builtin=False)
 
     def load(self, name_or_path: str | None = None) -> keras.Model:
         info = self.resolve(name_or_path)
         return load_network(info.path, label=info.name)
 
 
-def load_network(path: str | os.PathLike, label: str | None = None) -> keras.Model:
-    """Load a ``.keras`` file in Keras' safe mode and check it is a 784-in, 10-out network."""
-    import keras
+def load_for_inference(path: str | os.PathLike, label: str | None = None) -> DenseNetwork | keras.Model:
+    """The network for predictions: plain Dense stacks (every model this app trains) as NumPy arrays,
+    with no TensorFlow import; anything else through Keras' safe mode and its checks.
+    """
+    from model.dense_file import NotPlainDense
 
     label = label or Path(path).stem
     try:
+        return _checked_read(path, label)
+    except NotPlainDense as reason:
+        _LOGGER.info("%s: read through Keras (%s)", path, reason)
+        return _keras_load(path, label)
+
+
+def load_network(path: str | os.PathLike, label: str | None = None) -> keras.Model:
+    """A ``.keras`` file as a Keras model (to train or fine-tune), after the NumPy reader's hostile-file checks."""
+    from model.dense_file import NotPlainDense
+
+    label = label or Path(path).stem
+    with contextlib.suppress(NotPlainDense):  # another kind of network: Keras' safe mode decides
+        _checked_read(path, label)
+    return _keras_load(path, label)
+
+
+def _checked_read(path: str | os.PathLike, label: str) -> DenseNetwork:
+    """A file the NumPy reader finds hostile (weights stored outside it, a shape bomb, a zip bomb)
+    is refused outright, never handed to Keras to try."""
+    from model.dense_file import UnsafeModelFile, read_dense_network
+
+    try:
+        return read_dense_network(path)
+    except UnsafeModelFile as error:
+        raise ModelLoadError(f"model {label!r} ({path}) is refused: {error}") from error
+
+
+def _keras_load(path: str | os.PathLike, label: str) -> keras.Model:
+    """Load a ``.keras`` file in Keras' safe mode and check it is a 784-in, 10-out network."""
+    import keras
+
+    try:
         network = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for corrupt, foreign or unsafe files
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = " ".join(str(error).split())[:MAX_REASON_CHARS] or type(error).__name__
         raise ModelLoadError(f"cannot load model {label!r} from {path}: {reason}") from error
     input_shape, output_shape = tuple(network.input_shape), tuple(network.output_shape)
     if input_shape[1:] != (N_PIXELS,) or output_shape[1:] != (N_CLASSES,):
@@ -311,23 +353,23 @@ def _reason(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def _read_metadata(path: Path) -> dict[str, Any]:
-    """The metadata JSON object, or one whose "problem" says why it could not be read."""
+def _info(name: str, model_path: Path, builtin: bool) -> ModelInfo:
+    """A listed model; damaged metadata or archive makes it listed with the reason, never an exception."""
+    meta_path = model_path.with_suffix(".json")
     try:
-        metadata = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(metadata, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError) as error:
-        return {"problem": f"metadata unreadable: {error}"}
-    return metadata
+        metadata = read_metadata(meta_path) if meta_path.is_file() else ModelMetadata(name=name)
+    except MetadataError as error:
+        return ModelInfo(name, model_path, ModelMetadata(name=name), builtin, str(error))
+    return ModelInfo(name, model_path, metadata, builtin, _archive_problem(model_path))
 
 
 def _archive_problem(path: Path) -> str | None:
     """A cheap look inside the .keras zip (no TensorFlow): is it an archive with a model config?"""
     try:
         with zipfile.ZipFile(path) as archive:
-            if "config.json" not in archive.namelist():
-                return "model file damaged: no config.json inside"
+            missing = {"config.json", "model.weights.h5"} - set(archive.namelist())
+            if missing:
+                return f"model file damaged: no {' or '.join(sorted(missing))} inside"
     except (OSError, zipfile.BadZipFile) as error:
         return f"model file damaged: {error}"
     return None

@@ -7,16 +7,20 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import keras
+import numpy as np
 
 from model.config import TrainingConfig
+from model.data import MnistSplits
 from model.devices import choose_strategy
 from model.events import BatchEvent, EpochEvent, Listener, TrainingEvent
+from model.gradient_flow import GradientFlow
 from model.inference import evaluate
+from model.metadata import ModelMetadata
 from model.network import build_network, build_trainer
-from utils.mnist import MnistSplits
+from model.projection import PROJECTED_DIGITS, HiddenSnapshots
 
 Status = Literal["completed", "stopped", "diverged"]
 EXPLODED_LOSS = 1e3  # a random guess scores ln(10) = 2.3; a loss this large means the weights blew up
@@ -112,23 +116,31 @@ class TrainingResult:
     test_accuracy: float | None = None
     test_loss: float | None = None
     preprocessing: str = ""  # of the training images; inputs must be prepared the same way
+    gradient_norms: list[tuple[float, ...]] = field(default_factory=list)  # before training, then per epoch
+    projection: np.ndarray | None = None  # (snapshots, digits, 2): the last hidden layer of test digits, in PCA
+    projection_labels: np.ndarray | None = None
 
-    def metadata(self) -> dict[str, Any]:
+    def extras(self) -> dict[str, np.ndarray]:
+        """Arrays stored beside the model (``ModelStore.save``): too big for the metadata's JSON."""
+        if self.projection is None or not len(self.projection):
+            return {}
+        return {"projection": self.projection, "projection_labels": self.projection_labels}
+
+    def metadata(self) -> ModelMetadata:
         """What storage keeps next to the weights, so a model can be judged without loading it."""
-        return {
-            "config": self.config.to_dict(),
-            "architecture": self.config.architecture,
-            "parameters": self.config.parameter_count,
-            "status": self.status,
-            "message": self.message,
-            "epochs_completed": self.epochs_completed,
-            "history": self.history,
-            "test_accuracy": self.test_accuracy,
-            "test_loss": self.test_loss,
-            "training_seconds": round(self.seconds, 3),
-            "preprocessing": self.preprocessing,
-            "keras_version": keras.__version__,
-        }
+        return ModelMetadata(
+            config=self.config,
+            status=self.status,
+            message=self.message,
+            epochs_completed=self.epochs_completed,
+            history={key: tuple(values) for key, values in self.history.items()},
+            test_accuracy=self.test_accuracy,
+            test_loss=self.test_loss,
+            training_seconds=round(self.seconds, 3),
+            preprocessing=self.preprocessing,
+            keras_version=keras.__version__,
+            gradient_norms=tuple(self.gradient_norms),
+        )
 
 
 def train(
@@ -136,18 +148,28 @@ def train(
     data: MnistSplits,
     listeners: Iterable[Listener] = (),
     stop: threading.Event | None = None,
+    look_inside: bool = True,
 ) -> TrainingResult:
-    """Train a fresh network on ``data``; score it on the test set unless it diverged."""
+    """Train a fresh network on ``data``; score it on the test set unless it diverged.
+
+    ``look_inside`` measures per-layer gradients on a probe and projects the last hidden
+    layer as it goes (a few per cent of the time at most); off only to measure that cost.
+    """
     strategy = choose_strategy()
+    batches_per_epoch = math.ceil(len(data.x_train) / config.batch_size)
     with strategy.scope():  # XLA cannot compile across the replicas of a mirrored model
         network = build_network(config)
         trainer = build_trainer(
             config,
             network,
-            math.ceil(len(data.x_train) / config.batch_size),
+            batches_per_epoch,
             jit_compile=strategy.num_replicas_in_sync == 1,
         )
+    listeners = list(listeners)
     live = LiveMetrics(listeners, stop, config.batch_size, len(data.x_train))
+    flow = GradientFlow(network, config, data.x_train, data.y_train, listeners, batches_per_epoch)
+    snapshots = HiddenSnapshots(network, config, data.x_test)
+    callbacks = [flow, snapshots, live] if look_inside else [live]
     started = time.perf_counter()
     trainer.fit(
         data.x_train,
@@ -156,14 +178,17 @@ def train(
         epochs=config.epochs,
         validation_data=(data.x_val, data.y_val) if len(data.x_val) else None,
         shuffle=True,
-        callbacks=[live],
+        callbacks=callbacks,
         verbose=0,
     )
     seconds = time.perf_counter() - started
     completed = len(live.history["loss"])
     result = TrainingResult(
-        network, config, "completed", "", seconds, completed, live.history, preprocessing=data.preprocessing
-    )
+        network, config, "completed", "", seconds, completed, live.history, preprocessing=data.preprocessing,
+        gradient_norms=flow.per_epoch,
+        projection=snapshots.stacked,
+        projection_labels=data.y_test[:PROJECTED_DIGITS].astype(np.uint8),
+    )  # fmt: skip
     if live.diverged_at is not None:
         epoch, batch = live.diverged_at
         result.status = "diverged"

@@ -5,14 +5,16 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from model.inference import predict_probabilities
-from model.storage import ModelStorageError
+from ui.charts import probability_bars
+from ui.inside import inside_network_ui
+from ui.resources import model_store
+from ui.shell import ensure_app_navigation
+from ui.visual import displayable, pixel_grid
+from ui.widgets import model_picker_ui
 from utils.canvas_checks import canvas_problem
-from utils.charts import probability_bars
+from utils.errors import LabError
 from utils.image_io import MAX_IMAGE_PIXELS, decode_image
-from utils.preprocess import ImageError, preprocess_digit, recipe_for
-from utils.resources import model_store, network_for
-from utils.shell import ensure_app_navigation
-from utils.visual import displayable, pixel_grid
+from utils.preprocess import preprocess_digit, recipe_for
 
 ensure_app_navigation()
 
@@ -21,32 +23,20 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
 
 st.title("Draw a digit")
 
-store = model_store()
-models = store.list()
-names = [info.name for info in models]
-try:
-    active = store.active().name
-except ModelStorageError:
-    active = names[0] if names else None
-if not names:
-    st.error("There is no model to classify with: train one on the Train page.")
-    st.stop()
-chosen = st.selectbox("Model", names, index=names.index(active), help="Defaults to the active model.")
-info = models[names.index(chosen)]
-try:
-    network = network_for(info)
-    recipe = recipe_for(info.preprocessing)
-except (ModelStorageError, ValueError) as error:
-    st.error(f"This model cannot be used: {error}")
-    st.stop()
+info, network = model_picker_ui(model_store())
+recipe = recipe_for(info.metadata.preprocessing)
 
 
-def show_prediction(image: np.ndarray | None, empty_prompt: str) -> None:
-    """Prediction metric, probability bars and the 28x28 input, or a prompt when there is no ink."""
-    digit = preprocess_digit(image, info.preprocessing) if image is not None else None
+def show_prediction(image: np.ndarray | None, empty_prompt: str) -> np.ndarray | None:
+    """Prediction metric, probability bars and the 28x28 input (returned), or a prompt when there is no ink."""
+    try:
+        digit = preprocess_digit(image, info.metadata.preprocessing) if image is not None else None
+    except LabError as error:  # e.g. pixels that are not numbers
+        st.error(f"This picture cannot be read: {error}")
+        return None
     if digit is None:
         st.info(empty_prompt)
-        return
+        return None
     probabilities = predict_probabilities(network, digit)
     best = int(probabilities.argmax())
     st.metric(
@@ -60,6 +50,7 @@ def show_prediction(image: np.ndarray | None, empty_prompt: str) -> None:
     st.altair_chart(probability_bars(probabilities), width="stretch")
     st.image(pixel_grid(digit, scale=6), caption="What the network sees: 28x28 = 784 inputs", width=168)
     st.caption("Your drawing, " + ", ".join(recipe.steps()) + ".")
+    return digit
 
 
 @st.fragment
@@ -83,12 +74,17 @@ def drawing_area() -> None:
             "Draw one digit, large and centred or not: the network's input is made the way MNIST's was. "
             "Undo and clear are in the canvas toolbar."
         )
+    digit = None
     with answer_col:
         problem = canvas_problem(result.image_data) if result.image_data is not None else None
         if problem is not None:
             st.warning(problem.message, icon=":material/draw:")
         if problem is None or not problem.blocks_prediction:
-            show_prediction(result.image_data, "Draw a digit (0-9) in the black box and the network will guess it.")
+            digit = show_prediction(
+                result.image_data, "Draw a digit (0-9) in the black box and the network will guess it."
+            )
+    if digit is not None:
+        inside_network_ui(network, digit)
 
 
 drawing_area()
@@ -101,7 +97,7 @@ upload = st.file_uploader(
 if upload is not None:
     try:
         picture = decode_image(upload.getvalue(), upload.name)
-    except ImageError as error:
+    except LabError as error:
         st.error(f"{error}. Try a PNG or JPG of at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels.")
     else:
         picture_col, answer_col = st.columns([1, 1])

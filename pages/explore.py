@@ -4,12 +4,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from utils.charts import pixel_heatmap
+from ui.charts import pixel_heatmap
+from ui.resources import raw_mnist
+from ui.shell import ensure_app_navigation
+from ui.visual import thumbnail
 from utils.dataset_stats import class_counts, indices_of, mean_images
-from utils.mnist import MnistFileError
-from utils.resources import raw_mnist
-from utils.shell import ensure_app_navigation
-from utils.visual import thumbnail
+from utils.errors import MnistError
 
 ensure_app_navigation()
 
@@ -22,7 +22,7 @@ st.markdown(
 )
 try:
     raw = raw_mnist()
-except MnistFileError as error:
+except MnistError as error:
     st.error(str(error))
     st.stop()
 

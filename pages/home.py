@@ -4,8 +4,8 @@ import streamlit as st
 
 from model.diagram import network_dot
 from model.storage import ModelStorageError
-from utils.resources import model_store
-from utils.shell import ensure_app_navigation
+from ui.resources import model_store
+from ui.shell import ensure_app_navigation
 
 ensure_app_navigation()
 
@@ -23,12 +23,12 @@ except ModelStorageError as error:
     st.error(f"No model is available: {error}")
 else:
     st.subheader("The active network")
-    config = info.config
+    config = info.metadata.config
     if config is not None:
         st.graphviz_chart(network_dot(config), width="stretch")
         st.caption(
             f"**{info.name}**: {config.architecture}, {config.parameter_count:,} trainable parameters, "
-            f"{config.activation} activations, test accuracy {info.accuracy_label}."
+            f"{config.activation} activations, test accuracy {info.metadata.accuracy_label}."
         )
 
 st.subheader("Where to start")

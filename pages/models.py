@@ -3,10 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from model.storage import ModelStorageError
-from utils.charts import history_overlay
-from utils.resources import model_store
-from utils.shell import ensure_app_navigation
+from model.storage import ModelInfo
+from ui.charts import history_overlay
+from ui.learned import learned_ui
+from ui.resources import model_store
+from ui.shell import ensure_app_navigation
+from utils.errors import ModelStorageError
 
 ensure_app_navigation()
 
@@ -19,15 +21,14 @@ except ModelStorageError:
     active = None
 
 
-def row(info) -> dict:
-    config = info.config
-    seconds = info.metadata.get("training_seconds")
-    stopped = info.metadata.get("status") == "stopped"
+def row(info: ModelInfo) -> dict:
+    meta = info.metadata
+    config, seconds = meta.config, meta.training_seconds
     return {
         "name": info.name + (" (active)" if info.name == active else ""),
-        "architecture": info.architecture,
-        "test accuracy": info.test_accuracy,
-        "epochs": info.metadata.get("epochs_completed"),
+        "architecture": meta.architecture,
+        "test accuracy": meta.test_accuracy,
+        "epochs": meta.epochs_completed,
         "optimizer": config.optimizer if config else None,
         "learning rate": config.learning_rate if config else None,
         "schedule": config.schedule if config else None,
@@ -35,8 +36,8 @@ def row(info) -> dict:
         "dropout": config.dropout if config else None,
         "batch": config.batch_size if config else None,
         "training time (s)": round(seconds, 1) if seconds is not None else None,
-        "created": info.created_at.replace("T", " ")[:19],
-        "note": f"cannot be used: {info.problem}" if info.problem else ("stopped early" if stopped else ""),
+        "created": meta.created_at.replace("T", " ")[:19],
+        "note": f"cannot be used: {info.problem}" if info.problem else ("stopped early" if meta.stopped_early else ""),
     }
 
 
@@ -49,31 +50,37 @@ st.dataframe(
 st.subheader("Compare learning curves")
 names = [info.name for info in models]
 chosen = st.multiselect("Models to overlay", names, default=[active] if active in names else names[:1])
-histories = {info.name: info.history for info in models if info.name in chosen}
+histories = {info.name: info.metadata.history for info in models if info.name in chosen}
 if histories:
     st.caption("Solid lines: training; dashed lines: validation. One point per epoch.")
     loss_col, accuracy_col = st.columns(2)
     loss_col.altair_chart(history_overlay(histories, "loss"), width="stretch")
     accuracy_col.altair_chart(history_overlay(histories, "accuracy"), width="stretch")
 
+learned_ui(store, models)
+
 st.subheader("Manage a model")
 name = st.selectbox("Model", names, index=names.index(active) if active in names else 0, key="manage_model")
 info = models[names.index(name)]
 make_active_col, download_col, delete_col = st.columns(3)
 with make_active_col:
-    if st.button("Make active", icon=":material/star:", disabled=name == active):
-        store.set_active(name)
-        st.toast(f"{name} is now the active model.")
-        st.rerun()
+    if st.button("Make active", icon=":material/star:", disabled=name == active or not info.usable):
+        try:
+            store.set_active(name)
+        except ModelStorageError as error:
+            st.error(str(error))
+        else:
+            st.toast(f"{name} is now the active model.")
+            st.rerun()
 with download_col:
-    try:
-        data = info.path.read_bytes()
-    except OSError as error:
-        st.error(f"Cannot read {info.path.name}: {error}")
-    else:
-        st.download_button(
-            "Download .keras", data, file_name=f"{name}.keras", mime="application/zip", icon=":material/download:"
-        )
+    st.download_button(  # the file is read when the button is pressed, not held per session
+        "Download .keras",
+        info.path.read_bytes,
+        file_name=f"{name}.keras",
+        mime="application/zip",
+        icon=":material/download:",
+        on_click="ignore",
+    )
 with delete_col:
     if info.builtin:
         st.caption("The pretrained default cannot be deleted.")

@@ -5,24 +5,31 @@ from datetime import datetime
 import numpy as np
 import streamlit as st
 
-from model.config import ACTIVATIONS, OPTIMIZER_LABELS, SCHEDULE_LABELS, SCHEDULES, TrainingConfig
+from model.config import SETTING, TrainingConfig
 from model.diagram import network_dot
 from model.jobs import JobState, TrainingJob
-from utils.charts import confusion_heatmap, training_curves
+from model.progress import ProgressSnapshot
+from ui.charts import (
+    confusion_heatmap,
+    gradient_norm_lines,
+    training_curves,
+    unit_share_bars,
+    update_ratio_lines,
+)
+from ui.resources import model_store, raw_mnist, training_queue
+from ui.shell import ensure_app_navigation, session_connected
+from ui.visual import digit_table, thumbnail
+from ui.widgets import settings_ui
+from utils.errors import LabError, MnistError
 from utils.preprocess import mnist_as_trained
-from utils.resources import model_store, raw_mnist
-from utils.shell import ensure_app_navigation, session_connected
-from utils.visual import digit_table, thumbnail
 
 ensure_app_navigation()
 
 POLL_SECONDS = 0.75  # "redrawn at least once a second", without starving the server
-UNIT_CHOICES = [8, 16, 32, 64, 128, 256, 512, 1024, 2048]
-BATCH_CHOICES = [8, 16, 32, 64, 128, 256, 512, 1024]
-RATE_CHOICES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+ADVANCED = ("batch_size", "learning_rate", "optimizer", "schedule", "activation", "dropout", "validation_fraction",
+            "seed")  # fmt: skip
 PREVIEW_DIGITS = (2, 4, 7, 8)
 PREVIEW_COPIES = 4
-KEEP = {"persist_state": "session"}  # settings survive a visit to another page
 
 st.title("Train a network")
 job: TrainingJob | None = st.session_state.get("training_job")
@@ -60,10 +67,44 @@ def live_view() -> None:
         loss_col, accuracy_col = st.columns(2)
         loss_col.altair_chart(training_curves(batches, epochs, "loss"), width="stretch")
         accuracy_col.altair_chart(training_curves(batches, epochs, "accuracy"), width="stretch")
+    if snapshot.layer_stats:
+        gradient_flow_view(snapshot, job.config)
     if st.session_state.get("polling") and not job.state.active:
         st.session_state["polling"] = False
         st.rerun(scope="app")  # show the results and stop polling
     st.session_state["polling"] = job.state.active
+
+
+def gradient_flow_view(snapshot: ProgressSnapshot, config: TrainingConfig) -> None:
+    """Per-layer gradients, update sizes and idle units, measured on 256 training digits as the network trains."""
+    st.subheader("Gradient flow")
+    first = snapshot.layer_stats[0].gradient_norms
+    if len(first) > 2:  # at least two hidden layers to compare
+        ratio = first[-2] / max(first[0], 1e-30)
+        st.caption(
+            f"Before the first update, the last hidden layer's gradient was **{ratio:,.1f}x** the first layer's. "
+            "Backpropagation multiplies the gradient by each layer's weights and activation slope on its way back "
+            "to the input; a sigmoid's slope is at most 0.25, so in deep sigmoid networks the first layers "
+            "barely learn (vanishing gradients). ReLU's slope is 1 where it is active."
+        )
+    norm_col, ratio_col = st.columns(2)
+    curve = snapshot.gradient_curve()
+    norm_col.altair_chart(gradient_norm_lines(curve), width="stretch")
+    ratio_col.altair_chart(update_ratio_lines(curve), width="stretch")
+    what = "dead" if config.activation == "relu" else "saturated"
+    st.altair_chart(unit_share_bars(snapshot.unit_shares(), what), width="stretch")
+    st.caption(
+        f"Left: size of each layer's weight gradient. Right: how much one update changes the weights, with the "
+        f"1e-3 rule of thumb (dashed). Bars: units that are {what} on the probe digits "
+        + ("(output 0 for every digit: they cannot learn)." if what == "dead" else "(stuck near their limits).")
+    )
+
+
+def request_training(**changes: object) -> None:
+    """A one-click lesson: change some settings (before the widgets are drawn) and start training."""
+    for key, value in changes.items():
+        st.session_state[SETTING[key].param] = value
+    st.session_state["start_requested"] = True
 
 
 @st.cache_data(max_entries=4, show_spinner="Distorting a few digits…")
@@ -78,7 +119,11 @@ def distorted_samples(seed: int) -> np.ndarray:
 
 
 def augmentation_preview() -> None:
-    samples = distorted_samples(st.session_state.get("preview_seed", 0))
+    try:
+        samples = distorted_samples(st.session_state.get("preview_seed", 0))
+    except MnistError as error:
+        st.error(str(error))
+        return
     st.image(
         digit_table(samples),
         caption="Left: a training digit. Right: random distortions of it; every epoch brings new ones.",
@@ -89,55 +134,33 @@ def augmentation_preview() -> None:
         st.rerun()
 
 
+def start_training(config: TrainingConfig, name: str) -> TrainingJob | None:
+    """Check the name and the folder now, so nothing is trained that cannot be saved."""
+    store = model_store()
+    try:
+        if name.strip():
+            name = store.check_new_name(name)
+        else:
+            name = store.unique_name(f"mlp-{config.architecture}-{datetime.now():%Y%m%d-%H%M%S}")
+        store.check_writable()
+    except LabError as error:
+        st.error(f"Not started: {error}.")
+        return None
+    return TrainingJob(config, name, store, training_queue(), owner_present=session_connected()).start()
+
+
 settings, stage = st.columns([1, 2], gap="large")
 with settings:
-    layers = st.slider("Hidden layers", 1, 8, 2, key="hidden_layers", **KEEP)
-    units = st.select_slider("Units per layer", UNIT_CHOICES, 512, key="units", **KEEP)
-    epochs = st.slider("Epochs", 1, 100, 10, key="epochs", **KEEP)
-    augment = st.toggle(
-        "Augment training data",
-        False,
-        key="augment",
-        help="Every epoch, each training digit is randomly rotated, scaled, slanted, shifted, warped and "
-        "drawn thicker or thinner, so the network learns digits as people draw them, not only MNIST's. "
-        "Needs more epochs (try 30); costs little time per epoch.",
-        **KEEP,
-    )
-    if augment:
+    config = settings_ui(advanced=ADVANCED)
+    if config.augment:
         augmentation_preview()
-    with st.expander("More settings", expanded=False):
-        batch_size = st.select_slider("Batch size", BATCH_CHOICES, 128, key="batch_size", **KEEP)
-        learning_rate = st.select_slider("Learning rate", RATE_CHOICES, 0.001, key="learning_rate", **KEEP)
-        optimizer = st.selectbox(
-            "Optimizer", list(OPTIMIZER_LABELS), index=3, format_func=OPTIMIZER_LABELS.get, key="optimizer", **KEEP
-        )
-        if optimizer == "sgd" and learning_rate < 0.01:
-            st.caption("Plain gradient descent learns slowly at small rates: try 0.03-0.3.")
-        schedule = st.radio(
-            "Learning-rate schedule", SCHEDULES, format_func=SCHEDULE_LABELS.get, horizontal=True, key="schedule",
-            help="Cosine decay lowers the rate smoothly to zero by the last batch: big steps first, fine ones at "
-            "the end. It usually adds a few tenths of a percent.", **KEEP,
-        )  # fmt: skip
-        activation = st.radio(
-            "Activation", ACTIVATIONS, format_func=lambda a: {"relu": "ReLU"}.get(a, a), horizontal=True,
-            key="activation", **KEEP,
-        )  # fmt: skip
-        dropout = st.slider("Dropout", 0.0, 0.9, 0.2, 0.05, key="dropout", **KEEP)
-        validation = st.slider("Validation fraction", 0.05, 0.3, 0.1, 0.05, key="validation", **KEEP)
-        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed", **KEEP)
-    config = TrainingConfig(
-        hidden_layers=layers, units=units, activation=activation, dropout=dropout, optimizer=optimizer,
-        learning_rate=learning_rate, schedule=schedule, batch_size=batch_size, epochs=epochs,
-        validation_fraction=validation, seed=int(seed), augment=augment,
-    )  # fmt: skip
+    if config.optimizer == "sgd" and config.learning_rate < 0.01:
+        st.caption("Plain gradient descent learns slowly at small rates: try 0.03-0.3.")
     name = st.text_input("Model name", placeholder=f"mlp-{config.architecture}", max_chars=64, key="model_name")
-    if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=busy, width="stretch"):
-        base = name.strip() or f"mlp-{config.architecture}-{datetime.now():%Y%m%d-%H%M%S}"
-        try:
-            job = TrainingJob(config, base, model_store(), owner_present=session_connected()).start()
-        except ValueError as error:  # e.g. a name with no usable characters
-            st.error(str(error))
-        else:
+    pressed = st.button("Train", type="primary", icon=":material/play_arrow:", disabled=busy, width="stretch")
+    if (pressed or st.session_state.pop("start_requested", False)) and not busy:
+        job = start_training(config, name)
+        if job is not None:
             st.session_state["training_job"] = job
             busy = True
 
@@ -155,6 +178,14 @@ if job is not None and not job.state.active:
         st.info("Training was cancelled before it started.")
     elif job.outcome is not None:
         outcome = job.outcome
+        if job.config.activation != "relu":
+            st.button(
+                "Train the same network with ReLU",
+                icon=":material/science:",
+                on_click=request_training,
+                kwargs={**job.config.to_dict(), "activation": "relu"},
+                help="Same layers, units, optimizer and seed; only the activation changes. Compare the gradient lines.",
+            )
         saved = f"Saved as **{outcome.model_name}**, now the active model."
         (st.warning if job.state is JobState.STOPPED else st.success)(f"{outcome.message} {saved}")
         a, b, c = st.columns(3)

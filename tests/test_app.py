@@ -10,8 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from model.config import TrainingConfig
+from model.metadata import ModelMetadata
 from model.network import build_network
-from tests.conftest import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 
 APP = str(PROJECT_ROOT / "app.py")
 
@@ -21,7 +22,12 @@ def app(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("MNIST_LAB_MAX_TRAIN", "1500")
     monkeypatch.setenv("MNIST_LAB_MAX_TEST", "300")
-    return AppTest.from_file(APP, default_timeout=60)
+    test = AppTest.from_file(APP, default_timeout=60)
+    yield test
+    job = test.session_state["training_job"] if "training_job" in test.session_state else None
+    if job is not None:  # never leave a training behind for the next test
+        job.stop()
+        job.join(timeout=60)
 
 
 def open_page(app: AppTest, page: str) -> AppTest:
@@ -48,7 +54,7 @@ def test_train_sliders_update_the_architecture_before_training(app):
     labels = {widget.label for widget in [*app.slider, *app.select_slider]}
     assert {"Hidden layers", "Units per layer", "Epochs", "Batch size", "Learning rate", "Dropout"} <= labels
     assert app.expander[1].label.startswith("Network: 784-512-512-10 — 669,706 parameters")
-    app.slider(key="hidden_layers").set_value(3).run()
+    app.slider(key="layers").set_value(3).run()
     app.select_slider(key="units").set_value(64).run()
     assert app.expander[1].label.startswith("Network: 784-64-64-64-10 — 59,210 parameters")
     assert app.selectbox(key="optimizer").options[0] == "Gradient descent (plain SGD)"
@@ -56,14 +62,14 @@ def test_train_sliders_update_the_architecture_before_training(app):
 
 def test_train_sliders_at_their_extremes(app):
     open_page(app, "train")
-    app.slider(key="hidden_layers").set_value(8).run()
+    app.slider(key="layers").set_value(8).run()
     app.select_slider(key="units").set_value(2048).run()
     app.slider(key="epochs").set_value(100).run()
     assert not app.exception
     assert app.expander[1].label.startswith(
         "Network: 784-2048-2048-2048-2048-2048-2048-2048-2048-10 — 31,002,634 parameters"
     )  # 785x2048 + 7x2049x2048 + 2049x10
-    app.slider(key="hidden_layers").set_value(1).run()
+    app.slider(key="layers").set_value(1).run()
     app.select_slider(key="units").set_value(8).run()
     app.slider(key="epochs").set_value(1).run()
     assert not app.exception and app.expander[1].label.startswith("Network: 784-8-10 — 6,370 parameters")
@@ -77,7 +83,7 @@ def test_augment_switch_and_schedule_are_trained_with(app):
     assert "random distortions" in app.get("image")[0].proto.imgs[0].caption
     button(app, "New samples").click().run()
     assert not app.exception and app.session_state["preview_seed"] == 1
-    app.slider(key="hidden_layers").set_value(1).run()
+    app.slider(key="layers").set_value(1).run()
     app.select_slider(key="units").set_value(16).run()
     app.slider(key="epochs").set_value(1).run()
     assert app.radio(key="schedule").value == "constant"
@@ -90,7 +96,7 @@ def test_augment_switch_and_schedule_are_trained_with(app):
 
 def test_train_flow_trains_saves_and_shows_results(app):
     open_page(app, "train")
-    app.slider(key="hidden_layers").set_value(1).run()
+    app.slider(key="layers").set_value(1).run()
     app.select_slider(key="units").set_value(32).run()
     app.slider(key="epochs").set_value(2).run()
     app.text_input(key="model_name").input("apptest-net").run()
@@ -125,7 +131,7 @@ def test_models_page_sets_active_and_deletes_with_confirmation(app, tmp_path):
 
     store = ModelStore(tmp_path / "models")
     config = TrainingConfig(hidden_layers=1, units=8)
-    store.save(build_network(config), "mine", {"config": config.to_dict(), "history": {"loss": [1.0, 0.5]}})
+    store.save(build_network(config), "mine", ModelMetadata(config=config, history={"loss": (1.0, 0.5)}))
     open_page(app, "models")
     assert list(app.dataframe[0].value["architecture"]) == ["784-8-10", "784-512-512-10"]
     app.selectbox(key="manage_model").set_value("default").run()

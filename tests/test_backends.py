@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 
 SCRIPT = """
 import json, sys, keras
@@ -21,7 +21,7 @@ from model.config import TrainingConfig
 from model.dense_file import read_dense_network
 from model.storage import ModelStore
 from model.training import train
-from utils.mnist import load_mnist
+from model.data import load_mnist
 
 config = TrainingConfig(hidden_layers=1, units=128, epochs=3, optimizer="adam", learning_rate=0.002, schedule="cosine")
 data = load_mnist(0.1, 0, max_train=6000, max_test=1000)

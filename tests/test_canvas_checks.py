@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import draw_canvas
+from tests.helpers import draw_canvas
 from utils.canvas_checks import canvas_problem
 
 SEVEN = [((90, 70), (190, 70), (120, 220))]

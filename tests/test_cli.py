@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import PROJECT_ROOT, draw_canvas
+from tests.helpers import PROJECT_ROOT, draw_canvas
 
 
 def run_cli(*args: str, models_dir) -> subprocess.CompletedProcess:

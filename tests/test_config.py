@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from model.config import TrainingConfig
+from model.config import ACTIVATIONS, OPTIMIZERS, SCHEDULES, SETTINGS, TrainingConfig
+from utils.errors import ConfigError, LabError
 
 
 def test_defaults_are_the_reference_network():
@@ -33,7 +34,7 @@ def test_defaults_are_the_reference_network():
     ],
 )
 def test_invalid_values_name_the_field_and_range(field, value, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigError, match=message):
         TrainingConfig(**{field: value})
 
 
@@ -47,3 +48,39 @@ def test_extremes_are_allowed_and_round_trip():
 def test_models_saved_before_schedules_existed_read_as_constant():
     old = {key: value for key, value in TrainingConfig().to_dict().items() if key != "schedule"}
     assert TrainingConfig.from_dict(old).schedule == "constant"
+
+
+def test_every_setting_is_described_once_with_a_default_in_range():
+    fields = [setting.field for setting in SETTINGS]
+    assert sorted(fields) == sorted(TrainingConfig().to_dict())  # every field, none twice
+    for setting in SETTINGS:
+        setting.check(setting.default)
+        assert setting.label and len(setting.help) > 20 and setting.flags[0].startswith("--")
+        for value in setting.choices or ():
+            setting.check(value)  # the page never offers what the config refuses
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+@pytest.mark.parametrize("schedule", list(SCHEDULES))
+def test_every_registered_optimizer_and_schedule_builds_its_own_keras_object(optimizer, schedule):
+    from model.network import make_optimizer
+
+    built = make_optimizer(TrainingConfig(optimizer=optimizer, schedule=schedule, learning_rate=0.01), 100)
+    expected = {"sgd": "SGD", "momentum": "SGD", "adam": "Adam", "rmsprop": "RMSprop"}[optimizer]
+    assert type(built).__name__ == expected
+    assert (float(built.momentum) == 0.9) if optimizer == "momentum" else True
+
+
+def test_every_registered_activation_runs_in_numpy_and_keras():
+    import keras
+
+    from model.dense_file import ACTIVATIONS as NUMPY_ACTIVATIONS
+
+    for name in ACTIVATIONS:
+        assert name in NUMPY_ACTIVATIONS and keras.activations.get(name) is not None
+
+
+def test_config_errors_are_lab_errors_not_bare_value_errors():
+    with pytest.raises(LabError) as caught:
+        TrainingConfig(optimizer="lbfgs")
+    assert not isinstance(caught.value, ValueError)

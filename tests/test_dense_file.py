@@ -15,7 +15,7 @@ from model.dense_file import NotPlainDense, read_dense_network
 from model.inference import predict_batch
 from model.network import build_network
 from model.storage import DEFAULT_MODEL_NAME, ModelStore
-from tests.conftest import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 
 
 def _rows(mnist_raw, count: int = 200) -> np.ndarray:
@@ -45,11 +45,11 @@ def test_the_default_model_gives_the_same_probabilities_as_keras(mnist_raw):
     ],
     ids=["sigmoid", "tanh", "relu"],
 )
-def test_every_network_the_app_trains_reads_the_same(config, store, mnist_raw):
+def test_every_network_the_app_trains_reads_the_same(config, tmp_path, mnist_raw):
     network = build_network(config)
-    info = store.save(network, "net", {"config": config.to_dict()})
+    network.save(path := tmp_path / "net.keras")  # what ModelStore.save writes
     rows = _rows(mnist_raw, 50)
-    np.testing.assert_allclose(read_dense_network(info.path)(rows), predict_batch(network, rows), atol=1e-5)
+    np.testing.assert_allclose(read_dense_network(path)(rows), predict_batch(network, rows), atol=1e-5)
 
 
 def test_other_networks_and_damaged_files_are_left_to_keras(tmp_path):
@@ -103,11 +103,13 @@ def test_the_draw_page_answers_without_importing_tensorflow():
         "import sys, numpy as np\n"
         "from model.inference import predict_probabilities\n"
         "from model.storage import ModelStore\n"
-        "from utils import canvas_checks, charts, image_io, preprocess, shell, visual\n"
-        "from utils.resources import network_for\n"
+        "from ui import charts, inside, shell, visual, widgets\n"
+        "from utils import canvas_checks, image_io, preprocess\n"
+        "from ui.resources import network_for\n"
         "info = ModelStore().active()\n"
         "network = network_for(info)\n"
-        "digit = preprocess.preprocess_digit(np.pad(np.full((40, 8), 255, np.uint8), 100), info.preprocessing)\n"
+        "ink = np.pad(np.full((40, 8), 255, np.uint8), 100)\n"
+        "digit = preprocess.preprocess_digit(ink, info.metadata.preprocessing)\n"
         "print(int(predict_probabilities(network, digit).argmax()), 'tensorflow' in sys.modules)\n"
     )
     done = subprocess.run(

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 
 TWO_CPUS = """
 import json, tensorflow as tf
@@ -18,7 +18,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 from model.config import TrainingConfig
 from model.devices import choose_strategy
 from model.training import train
-from utils.mnist import load_mnist
+from model.data import load_mnist
 strategy = choose_strategy()
 config = TrainingConfig(hidden_layers=1, units=64, epochs=2, optimizer="adam")
 result = train(config, load_mnist(max_train=4000, max_test=500))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 
 SCRIPT = """
 import gc, sys
-from utils.gc_tuning import freeze_imported_frameworks
+from ui.gc_tuning import freeze_imported_frameworks
 assert not freeze_imported_frameworks()  # nothing to do before Keras is imported
 import keras
 assert freeze_imported_frameworks() and gc.get_freeze_count() > 100_000

@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from model.config import TrainingConfig
+from model.data import MnistSplits, load_mnist
 from model.jobs import JobState, TrainingJob, TrainingQueue
 from model.storage import ModelStore
-from utils.mnist import MnistSplits, load_mnist
 
 QUICK = TrainingConfig(hidden_layers=1, units=32, epochs=2, batch_size=100)
 LONG = TrainingConfig(hidden_layers=1, units=32, epochs=100, batch_size=50)
@@ -25,7 +25,7 @@ def broken_data(config: TrainingConfig) -> MnistSplits:
 
 
 def test_job_trains_saves_and_reports(store):
-    job = TrainingJob(QUICK, "quick", store, small_data, TrainingQueue(1)).start()
+    job = TrainingJob(QUICK, "quick", store, TrainingQueue(1), small_data).start()
     job.join(timeout=120)
     assert job.state is JobState.FINISHED, job.error
     outcome = job.outcome
@@ -38,16 +38,16 @@ def test_job_trains_saves_and_reports(store):
 
 
 def test_stop_keeps_the_partly_trained_model(store):
-    job = TrainingJob(LONG, "long", store, small_data, TrainingQueue(1)).start()
+    job = TrainingJob(LONG, "long", store, TrainingQueue(1), small_data).start()
     _wait_for(lambda: len(job.progress.snapshot().batches) >= 5)
     job.stop()
     job.join(timeout=60)
     assert job.state is JobState.STOPPED and job.outcome.stopped
-    assert job.outcome.epochs_completed < 100 and store.get("long").metadata["status"] == "stopped"
+    assert job.outcome.epochs_completed < 100 and store.get("long").metadata.status == "stopped"
 
 
 def test_failures_in_the_worker_reach_the_page(store):
-    job = TrainingJob(QUICK, "broken", store, broken_data, TrainingQueue(1)).start()
+    job = TrainingJob(QUICK, "broken", store, TrainingQueue(1), broken_data).start()
     job.join(timeout=120)
     assert job.state is JobState.FAILED and "no MNIST here" in job.error
     assert [m.name for m in store.list()] == ["default"]
@@ -55,8 +55,8 @@ def test_failures_in_the_worker_reach_the_page(store):
 
 def test_queue_runs_one_at_a_time_and_a_waiting_job_can_be_cancelled(store):
     slots = TrainingQueue(1)
-    first = TrainingJob(LONG, "first", store, small_data, slots).start()
-    second = TrainingJob(QUICK, "second", store, small_data, slots).start()
+    first = TrainingJob(LONG, "first", store, slots, small_data).start()
+    second = TrainingJob(QUICK, "second", store, slots, small_data).start()
     _wait_for(lambda: first.state is JobState.RUNNING)
     assert second.state is JobState.QUEUED and second.queue_position == 1
     second.stop()
@@ -94,7 +94,7 @@ def _wait_for(condition, seconds: float = 60) -> None:
 def test_a_store_that_cannot_save_fails_before_training(tmp_path):
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the models folder should be")
-    job = TrainingJob(QUICK, "nowhere", ModelStore(blocked / "models"), small_data, TrainingQueue(1)).start()
+    job = TrainingJob(QUICK, "nowhere", ModelStore(blocked / "models"), TrainingQueue(1), small_data).start()
     job.join(timeout=120)
     assert job.state is JobState.FAILED
     assert job.error.startswith("Not saved: models cannot be saved in") and not job.progress.snapshot().batches
@@ -103,19 +103,19 @@ def test_a_store_that_cannot_save_fails_before_training(tmp_path):
 def test_a_job_whose_browser_left_is_stopped_and_its_model_kept(store):
     present = threading.Event()
     present.set()
-    job = TrainingJob(LONG, "left", store, small_data, TrainingQueue(1), present.is_set, abandoned_after_s=1.0)
+    job = TrainingJob(LONG, "left", store, TrainingQueue(1), small_data, present.is_set, abandoned_after_s=1.0)
     job.start()
     _wait_for(lambda: len(job.progress.snapshot().batches) >= 5)
     present.clear()  # the tab is closed
     job.join(timeout=60)
     assert job.abandoned and job.state is JobState.STOPPED
-    assert store.get("left").metadata["status"] == "stopped"
+    assert store.get("left").metadata.status == "stopped"
 
 
 def test_a_waiting_job_whose_browser_left_leaves_the_queue(store):
     slots = TrainingQueue(1)
-    running = TrainingJob(LONG, "first", store, small_data, slots).start()
-    gone = TrainingJob(QUICK, "gone", store, small_data, slots, lambda: False, abandoned_after_s=0.5).start()
+    running = TrainingJob(LONG, "first", store, slots, small_data).start()
+    gone = TrainingJob(QUICK, "gone", store, slots, small_data, lambda: False, abandoned_after_s=0.5).start()
     gone.join(timeout=30)
     assert gone.abandoned and gone.state is JobState.CANCELLED
     running.stop()

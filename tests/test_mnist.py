@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from utils import mnist
+from utils.errors import MnistError
 from utils.mnist import MnistFileError, load_raw, split_train_validation
 
 
@@ -27,8 +28,9 @@ def test_shared_file_loads_in_keras_layout(mnist_raw):
 def test_split_keeps_test_apart_and_is_seeded(mnist_raw):
     splits = split_train_validation(mnist_raw, 0.1, seed=3)
     assert (len(splits.x_train), len(splits.x_val), len(splits.x_test)) == (54000, 6000, 10000)
-    assert splits.x_train.shape[1] == 784 and splits.x_train.dtype == np.float32
-    assert splits.x_train.min() == 0.0 and splits.x_train.max() == 1.0
+    assert splits.x_train.shape[1:] == (28, 28) and splits.x_train.dtype == np.uint8  # split, not preprocessed
+    every = np.sort(np.concatenate([splits.y_train, splits.y_val]))
+    assert np.array_equal(every, np.sort(mnist_raw.y_train.astype(np.int64)))  # nothing lost, nothing twice
     again = split_train_validation(mnist_raw, 0.1, seed=3)
     assert np.array_equal(splits.y_val, again.y_val)
     other = split_train_validation(mnist_raw, 0.1, seed=4)
@@ -38,7 +40,7 @@ def test_split_keeps_test_apart_and_is_seeded(mnist_raw):
 
 def test_split_fraction_is_configurable(mnist_raw):
     assert len(split_train_validation(mnist_raw, 0.25).x_val) == 15000
-    with pytest.raises(ValueError, match="validation_fraction"):
+    with pytest.raises(MnistError, match="validation_fraction"):
         split_train_validation(mnist_raw, 1.0)
 
 
@@ -73,10 +75,29 @@ def test_keras_cached_download_is_read_without_keras(tmp_path, monkeypatch):
     assert load_raw().x_train.shape == (20, 28, 28)
 
 
-def test_app_data_limits_from_env(monkeypatch):
-    monkeypatch.setenv("MNIST_LAB_MAX_TRAIN", "500")
-    monkeypatch.delenv("MNIST_LAB_MAX_TEST", raising=False)
-    assert mnist.limits_from_env() == (500, None)
+def test_prepared_splits_are_model_ready_and_sliced(mnist_raw):
+    from model.data import prepare_splits
+
+    splits = prepare_splits(mnist_raw, 0.1, seed=3, max_train=900, max_test=50)
+    assert (len(splits.x_train), len(splits.x_val), len(splits.x_test)) == (900, 100, 50)
+    assert splits.x_train.shape[1] == 784 and splits.x_train.dtype == np.float32
+    assert splits.x_train.min() == 0.0 and splits.x_train.max() == 1.0
+
+
+def test_no_download_is_one_sentence_that_says_what_to_do(tmp_path, monkeypatch):
+    import keras
+
+    def offline():
+        raise Exception(
+            "URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -2] Name or service not known"
+        )
+
+    monkeypatch.delenv("MNIST_PATH", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    with pytest.raises(MnistError, match="could not be downloaded") as caught:
+        load_raw()
+    assert "MNIST_PATH" in str(caught.value) and "MNIST without a network connection" in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import draw_canvas
+from tests.helpers import draw_canvas
+from utils.errors import LabError
 from utils.preprocess import (
     LEGACY_PREPROCESSING,
     MNIST_WIDTH_RANGE,
@@ -103,7 +104,7 @@ def test_training_images_take_exactly_the_drawing_path(mnist_raw):
 
 
 def test_an_unknown_version_is_refused_by_name():
-    with pytest.raises(ValueError, match="mnist-v99"):
+    with pytest.raises(LabError, match="mnist-v99"):  # one the pages and the CLI explain
         preprocess_digit(draw_canvas(), "mnist-v99")
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
+import pytest
 
 from model.config import TrainingConfig
 from model.inference import evaluate
+from model.network import build_network
 from model.storage import DEFAULT_MODEL_NAME, ModelStore
 from utils.preprocess import PREPROCESSING_VERSION, mnist_as_trained
 
@@ -13,16 +16,20 @@ from utils.preprocess import PREPROCESSING_VERSION, mnist_as_trained
 DEFAULT_RECIPE = TrainingConfig(epochs=100, augment=True, optimizer="adam", schedule="cosine")
 
 
-def test_pretrained_default_is_the_reference_network_and_scores_98_4(tmp_path, mnist_raw):
+def test_pretrained_default_is_the_reference_network_and_scores_99_2(tmp_path, mnist_raw):
     store = ModelStore(tmp_path)
     info = store.get(DEFAULT_MODEL_NAME)
-    assert info.builtin and info.config == DEFAULT_RECIPE
-    assert info.config.architecture == "784-512-512-10" and info.preprocessing == PREPROCESSING_VERSION
-    accuracy, loss = evaluate(
-        store.load(DEFAULT_MODEL_NAME), mnist_as_trained(mnist_raw.x_test, info.preprocessing), mnist_raw.y_test
+    assert info.builtin and info.metadata.config == DEFAULT_RECIPE
+    assert (
+        info.metadata.config.architecture == "784-512-512-10" and info.metadata.preprocessing == PREPROCESSING_VERSION
     )
-    assert accuracy >= 0.984 and loss < 0.1
-    assert abs(accuracy - info.test_accuracy) < 1e-9  # metadata tells the truth
+    accuracy, loss = evaluate(
+        store.load(DEFAULT_MODEL_NAME),
+        mnist_as_trained(mnist_raw.x_test, info.metadata.preprocessing),
+        mnist_raw.y_test,
+    )
+    assert accuracy >= 0.992 and loss < 0.025  # 99.28 % and 0.0205 (README)
+    assert abs(accuracy - info.metadata.test_accuracy) < 1e-9  # metadata tells the truth
 
 
 def test_default_reads_pen_drawings_of_unseen_writers(tmp_path, mnist_raw):
@@ -34,6 +41,44 @@ def test_default_reads_pen_drawings_of_unseen_writers(tmp_path, mnist_raw):
     store = ModelStore(tmp_path)
     info = store.get(DEFAULT_MODEL_NAME)
     drawings = mnist_skeleton_set(mnist_raw.x_test, mnist_raw.y_test, per_class=30, seed=7)
-    rows = np.stack([preprocess_digit(canvas, info.preprocessing) for canvas in drawings.canvases])
+    rows = np.stack([preprocess_digit(canvas, info.metadata.preprocessing) for canvas in drawings.canvases])
     said = predict_batch(store.load(DEFAULT_MODEL_NAME), rows).argmax(axis=1)
-    assert np.mean(said == drawings.labels) >= 0.96
+    assert np.mean(said == drawings.labels) >= 0.98  # 295 of these 300 (98.3 %, README)
+
+
+def _network(kind: str, store: ModelStore) -> keras.Model:
+    """An untrained network (probabilities near 0.1), the default, or the default with its logits times 50."""
+    if kind == "untrained":
+        return build_network(TrainingConfig(hidden_layers=1, units=32))
+    default = store.load(DEFAULT_MODEL_NAME)
+    if kind == "default":
+        return default
+    sharp = keras.models.clone_model(default)
+    weights = default.get_weights()
+    sharp.set_weights([*weights[:-2], weights[-2] * 50, weights[-1] * 50])  # most probabilities 0 or 1 in float32
+    return sharp
+
+
+KERAS_LOSS_FROM_LOGITS = (
+    "Keras computes the loss of a softmax output from its logits, evaluate() from probabilities clipped at 1e-7: "
+    "a confident mistake costs at most 16.1 there (model/inference.py)"
+)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "untrained",
+        "default",
+        pytest.param("overconfident", marks=pytest.mark.xfail(strict=True, reason=KERAS_LOSS_FROM_LOGITS)),
+    ],
+)
+def test_evaluate_agrees_with_keras_evaluate(tmp_path, small_splits, kind):
+    """The hand-written accuracy and loss (``model.inference.evaluate``) against Keras', compiled as for training."""
+    rows, labels = small_splits.x_test[:500], small_splits.y_test[:500]
+    network = _network(kind, ModelStore(tmp_path))
+    network.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    keras_loss, keras_accuracy = network.evaluate(rows, labels, batch_size=100, verbose=0)
+    accuracy, loss = evaluate(network, rows, labels)
+    assert accuracy == pytest.approx(keras_accuracy, abs=1e-6)
+    assert loss == pytest.approx(keras_loss, rel=1e-4)

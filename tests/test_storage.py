@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from model.config import TrainingConfig
+from model.metadata import ModelMetadata
 from model.network import build_network
 from model.storage import (
     DEFAULT_MODEL_NAME,
@@ -27,23 +28,19 @@ TINY = TrainingConfig(hidden_layers=1, units=8, epochs=1)
 
 
 def _save(store, name, created_at):
-    return store.save(
-        build_network(TINY), name, {"config": TINY.to_dict(), "test_accuracy": 0.5, "created_at": created_at}
-    )
+    return store.save(build_network(TINY), name, ModelMetadata(config=TINY, test_accuracy=0.5, created_at=created_at))
 
 
 def test_round_trip_list_load_delete(store):
     network = build_network(TINY)
-    info = store.save(
-        network, "first", {"config": TINY.to_dict(), "history": {"loss": [1.0, 0.5]}, "test_accuracy": 0.9}
-    )
-    assert info.path.name == "first.keras" and info.created_at
+    info = store.save(network, "first", ModelMetadata(config=TINY, history={"loss": (1.0, 0.5)}, test_accuracy=0.9))
+    assert info.path.name == "first.keras" and info.metadata.created_at
     names = [model.name for model in store.list()]
     assert names == ["first", DEFAULT_MODEL_NAME]
     loaded = store.load("first")
     for saved, restored in zip(network.get_weights(), loaded.get_weights(), strict=True):
         assert (saved == restored).all()
-    assert store.get("first").history == {"loss": [1.0, 0.5]} and store.get("first").config == TINY
+    assert store.get("first").metadata.history == {"loss": (1.0, 0.5)} and store.get("first").metadata.config == TINY
     store.delete("first")
     assert [model.name for model in store.list()] == [DEFAULT_MODEL_NAME]
     with pytest.raises(ModelNotFoundError):
@@ -66,7 +63,7 @@ def test_names_are_sanitised_and_unique(store):
     assert safe_name("/abs/path\x00name") == "abs-pathname"
     assert safe_name("my model v2") == "my-model-v2"
     assert len(safe_name("x" * 500)) == 64
-    with pytest.raises(ValueError, match="no usable characters"):
+    with pytest.raises(ModelStorageError, match="no usable characters"):
         safe_name("../..")
     info = _save(store, "../escape", "2026-01-01T00:00:00+00:00")
     assert info.path.parent == store.root and info.name == "escape"
@@ -91,7 +88,7 @@ def test_crash_during_save_leaves_nothing_listed(store, monkeypatch):
 
     monkeypatch.setattr(type(network), "save", crash)
     with pytest.raises(ModelStorageError, match="disk full"):
-        store.save(network, "broken", {"config": TINY.to_dict()})
+        store.save(network, "broken", ModelMetadata(config=TINY))
     assert [m.name for m in store.list()] == [DEFAULT_MODEL_NAME]
     assert not [p for p in store.root.iterdir() if "broken" in p.name]
 
@@ -132,7 +129,7 @@ def test_broken_metadata_is_listed_with_a_problem(store):
     info = _save(store, "halfmeta", "2026-01-01T00:00:00+00:00")
     info.path.with_suffix(".json").write_text("{ not json", encoding="utf-8")
     listed = store.get("halfmeta")
-    assert "metadata unreadable" in listed.problem and listed.config is None
+    assert "metadata unreadable" in listed.problem and listed.metadata.config is None
 
 
 def test_damaged_model_file_is_listed_with_a_problem_and_others_stay_usable(store):
@@ -151,10 +148,12 @@ def test_storage_folder_from_environment(tmp_path, monkeypatch):
 
 def test_each_model_is_fed_the_preprocessing_it_was_trained_with(store):
     _save(store, "older", "2026-01-01T00:00:00+00:00")  # saved before models recorded it
-    assert store.get("older").preprocessing == LEGACY_PREPROCESSING
-    newer = store.save(build_network(TINY), "newer", {"config": TINY.to_dict(), "preprocessing": PREPROCESSING_VERSION})
-    assert store.get("newer").preprocessing == PREPROCESSING_VERSION
-    assert store.resolve(str(newer.path)).preprocessing == PREPROCESSING_VERSION  # a path reads the .json beside it
+    assert store.get("older").metadata.preprocessing == LEGACY_PREPROCESSING
+    newer = store.save(build_network(TINY), "newer", ModelMetadata(config=TINY, preprocessing=PREPROCESSING_VERSION))
+    assert store.get("newer").metadata.preprocessing == PREPROCESSING_VERSION
+    assert (
+        store.resolve(str(newer.path)).metadata.preprocessing == PREPROCESSING_VERSION
+    )  # a path reads the .json beside it
 
 
 @pytest.mark.parametrize(
@@ -172,7 +171,7 @@ def test_a_failed_save_says_why_and_loses_nothing(store, monkeypatch, failure, r
 
     monkeypatch.setattr(Path, "write_text", failing_metadata_write)  # the model file is written, its metadata fails
     with pytest.raises(ModelStorageError, match=f"could not save model 'lost' in .*: {reason}"):
-        store.save(build_network(TINY), "lost", {"config": TINY.to_dict()})
+        store.save(build_network(TINY), "lost", ModelMetadata(config=TINY))
     monkeypatch.undo()
     assert sorted(path.name for path in store.root.iterdir()) == before  # no orphan, no temporary file
     assert [info.name for info in store.list()] == ["kept", "default"] and store.load("kept")

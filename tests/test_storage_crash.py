@@ -10,18 +10,19 @@ import sys
 import time
 
 from model.storage import ModelStore, load_network
-from tests.conftest import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 
 SAVER = """
 import sys
 from model.config import TrainingConfig
+from model.metadata import ModelMetadata
 from model.network import build_network
 from model.storage import ModelStore
 store, config = ModelStore(sys.argv[1]), TrainingConfig(hidden_layers=2, units=256)
 network = build_network(config)
 print("ready", flush=True)
 for index in range(10_000):
-    store.save(network, f"{sys.argv[2]}-{index}", {"config": config.to_dict(), "history": {"loss": [0.5] * 100}})
+    store.save(network, f"{sys.argv[2]}-{index}", ModelMetadata(config=config, history={"loss": (0.5,) * 100}))
     print("saved", index, flush=True)
 """
 
@@ -45,7 +46,7 @@ def test_sigkill_during_saves_never_lists_a_broken_model(tmp_path):
     assert completed <= names  # every save that finished is there
     assert len(names - completed) <= 6  # at most the one per cycle whose "saved" line was cut off
     for info in listed:  # and every listed model is whole
-        assert info.config is not None
+        assert info.metadata.config is not None
         assert load_network(info.path).output_shape == (None, 10)
     leftovers = [path.name for path in root.iterdir() if path.name.startswith(".")]
     assert all(".tmp" in name for name in leftovers)  # only temporary files, which the list ignores

@@ -2,26 +2,24 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 
 import numpy as np
 import pytest
 
 from model.config import LIMITS, TrainingConfig
-from model.events import BatchEvent, EpochEvent
+from model.events import BatchEvent, EpochEvent, LayerStatsEvent
 from model.network import REPORTS_PER_EPOCH, steps_per_execution
 from model.training import train
+from utils.errors import ConfigError
 
 QUICK = TrainingConfig(hidden_layers=1, units=128, epochs=3, batch_size=64, optimizer="adam", learning_rate=0.002)
 
 
 def test_short_training_learns_and_reports_batches_and_epochs(small_splits):
     events = []
-    started = time.perf_counter()
-    result = train(QUICK, small_splits, [events.append])
-    assert time.perf_counter() - started < 30
+    result = train(QUICK, small_splits, [events.append])  # its speed: bench/training_throughput.py
     assert result.status == "completed" and result.epochs_completed == 3
-    assert result.test_accuracy > 0.90, result.test_accuracy
+    assert result.test_accuracy > 0.93, result.test_accuracy  # 0.938
     batches = [e for e in events if isinstance(e, BatchEvent)]
     epochs = [e for e in events if isinstance(e, EpochEvent)]
     samples = len(small_splits.x_train)
@@ -36,7 +34,7 @@ def test_short_training_learns_and_reports_batches_and_epochs(small_splits):
     weights = np.diff([0, *seen])
     assert abs(np.average([e.loss for e in last_epoch], weights=weights) - epochs[-1].loss) < 1e-4
     assert result.history["val_loss"] == [e.val_loss for e in epochs]
-    assert result.seconds > 0 and result.metadata()["config"] == QUICK.to_dict()
+    assert result.seconds > 0 and result.metadata().config == QUICK
 
 
 def test_cosine_schedule_falls_from_the_chosen_rate_to_zero_by_the_last_batch(small_splits):
@@ -48,10 +46,10 @@ def test_cosine_schedule_falls_from_the_chosen_rate_to_zero_by_the_last_batch(sm
     assert float(rate) == pytest.approx(0.002)
     assert [float(schedule(step)) for step in (150, 300)] == pytest.approx([0.001, 0.0], abs=1e-7)
     assert float(make_optimizer(QUICK, total_steps=300).learning_rate) == pytest.approx(0.002)
-    with pytest.raises(ValueError, match="number of training steps"):
+    with pytest.raises(ConfigError, match="number of training steps"):
         make_optimizer(config)
     result = train(config, small_splits.limit(3000, 500))
-    assert result.status == "completed" and result.test_accuracy > 0.85, result.test_accuracy
+    assert result.status == "completed" and result.test_accuracy > 0.89, result.test_accuracy  # 0.902
     assert float(result.model.optimizer.learning_rate) < 1e-6  # the schedule ran to its end, batch by batch
 
 
@@ -89,7 +87,10 @@ def test_exploding_loss_stops_with_a_clear_message(small_splits):
     result = train(config, small_splits, [events.append])
     assert result.status == "diverged", result.history
     assert "exploded" in result.message and "learning rate (10)" in result.message
-    assert all(np.isfinite(e.loss) and e.loss < 1e3 for e in events)  # no garbage points reach the curves
+    batches = [e for e in events if isinstance(e, BatchEvent)]
+    assert all(np.isfinite(e.loss) and e.loss < 1e3 for e in batches)  # no garbage points reach the curves
+    stats = [e for e in events if isinstance(e, LayerStatsEvent)]
+    assert all(np.isfinite(e.gradient_norms).all() for e in stats)
     assert not any(isinstance(e, EpochEvent) for e in events)
     assert result.test_accuracy is None
 
@@ -105,7 +106,8 @@ def test_nan_loss_stops_with_a_clear_message(small_splits):
     result = train(config, poisoned, [events.append])
     assert result.status == "diverged" and "became NaN" in result.message
     assert result.message.startswith("Training stopped at epoch 1, batch ")
-    assert all(np.isfinite(e.loss) for e in events) and not any(isinstance(e, EpochEvent) for e in events)
+    batches = [e for e in events if isinstance(e, BatchEvent)]
+    assert all(np.isfinite(e.loss) for e in batches) and not any(isinstance(e, EpochEvent) for e in events)
 
 
 @pytest.mark.parametrize(

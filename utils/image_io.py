@@ -1,57 +1,217 @@
 """Decode uploaded or on-disk images (PNG, JPG, GIF, ...) into arrays for preprocessing.
 
-Pillow reads the header first, so the pixel count is checked before any pixels are
-decoded; photos are turned upright by their EXIF orientation.
+Everything here may come from a stranger, so each step is bounded before it is taken:
+a path must name a regular file (a FIFO would block, ``/dev/zero`` never ends) of at
+most the upload cap, read with a bounded read; Pillow reads the header first, so the
+pixel count is checked before any pixel is decoded; only common image formats are
+opened (Pillow's other plugins include Ghostscript for EPS); float images must hold
+numbers.
+
+Large images are decoded at reduced size: the preprocessing crops to the ink and
+scales the digit to 20x20, so a long side of ``DECODE_LONG_SIDE`` keeps far more than
+a digit needs, while a 40-megapixel photo at full size cost seconds and gigabytes in
+the float conversions downstream (bench/RESULTS.md, "Large images"). JPEGs are scaled
+inside the decoder (DCT scaling, ``Image.draft``); other formats are box-averaged by an
+integer factor right after decoding, before anything turns them into floats. Photos
+are turned upright by their EXIF orientation.
 """
 
 from __future__ import annotations
 
 import io
 import os
-from pathlib import Path
+import stat
+from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
-from utils.preprocess import ImageError
+from utils.errors import ImageError
 
+MAX_UPLOAD_MB = 10  # .streamlit/config.toml server.maxUploadSize (tested to agree)
+MAX_FILE_BYTES = MAX_UPLOAD_MB * 2**20  # Streamlit's MB is 2**20 bytes; a file may be exactly this long
 MAX_IMAGE_PIXELS = 40_000_000  # a 12 MP phone photo is fine; a 10,000 x 10,000 bomb is not
+DECODE_LONG_SIDE = 1000  # large images are decoded down to at least this long side (measured: bench)
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")  # JPEG includes cameras' MPO
 _HIGH_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+_AVERAGEABLE_MODES = {"L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr"}  # box-averaging means something
+_BAND_PIXELS = 2**21  # high-depth images are reduced this many pixels at a time, to bound the copies
+_FILE_KINDS = {
+    stat.S_ISDIR: "a directory",
+    stat.S_ISFIFO: "a named pipe (FIFO)",
+    stat.S_ISCHR: "a character device",
+    stat.S_ISBLK: "a block device",
+    stat.S_ISSOCK: "a socket",
+}
 
 
-def decode_image(data: bytes, label: str = "image") -> np.ndarray:
-    """Bytes of an image file to an (H, W) or (H, W, 3|4) array; ImageError says what is wrong."""
+def decode_image(data: bytes, label: str = "image", *, long_side: int | None = DECODE_LONG_SIDE) -> np.ndarray:
+    """Bytes of an image file to an (H, W) or (H, W, 3|4) array; ImageError says what is wrong.
+
+    The array is uint8, uint16 (16-bit grayscale), int32 or float32 (32-bit images). An
+    image whose long side exceeds ``long_side`` comes back reduced, never below it;
+    ``long_side=None`` decodes at full size (for comparisons).
+    """
     if not data:
         raise ImageError(f"{label}: the file is empty")
+    if len(data) > MAX_FILE_BYTES:
+        raise _too_large(label)
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            if width * height > MAX_IMAGE_PIXELS:
-                raise ImageError(
-                    f"{label}: {width}x{height} pixels is too large (limit {MAX_IMAGE_PIXELS // 1_000_000} megapixels)"
-                )
+        with Image.open(io.BytesIO(data), formats=FORMATS) as image:
+            _check_pixel_count(image, label)
             image.seek(0)  # the first frame of an animation
-            upright = ImageOps.exif_transpose(image)
-            return np.asarray(_normalise_mode(upright))
+            return _decode_frame(image, label, long_side)
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError as error:
+        raise ImageError(f"{label}: the image is too large ({error})") from error
+    except UnidentifiedImageError as error:
         raise ImageError(f"{label}: not a readable image ({error})") from error
     except (OSError, ValueError, SyntaxError, EOFError) as error:  # truncated or corrupt data
         raise ImageError(f"{label}: the image data is damaged ({error})") from error
 
 
-def read_image_file(path: str | os.PathLike) -> np.ndarray:
-    """Read and decode an image file; unreadable paths raise ImageError naming the file."""
+def read_image_file(path: str | os.PathLike[str], *, long_side: int | None = DECODE_LONG_SIDE) -> np.ndarray:
+    """Read and decode an image file; anything but a readable image file raises ImageError naming it."""
+    label = os.fsdecode(path)
+    return decode_image(_read_capped(path, label), label, long_side=long_side)
+
+
+def _read_capped(path: str | os.PathLike[str], label: str) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES, or ImageError.
+
+    The path is checked before it is opened (opening some devices has effects of its
+    own), then opened without blocking (a FIFO swapped in meanwhile must not hang us)
+    and checked again through the descriptor, which is what is actually read.
+    """
     try:
-        data = Path(path).read_bytes()
+        _require_regular(os.stat(path), label)
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+        with os.fdopen(os.open(path, flags), "rb") as file:
+            status = os.fstat(file.fileno())
+            _require_regular(status, label)
+            if status.st_size > MAX_FILE_BYTES:
+                raise _too_large(label)
+            return read_bounded(file, label)
     except OSError as error:
-        raise ImageError(f"{os.fspath(path)}: cannot read the file ({error.strerror or error})") from error
-    return decode_image(data, label=os.fspath(path))
+        raise ImageError(f"{label}: cannot read the file ({error.strerror or error})") from error
+
+
+def read_bounded(file: BinaryIO, label: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """At most ``limit`` bytes of ``file``; ImageError if there are more (a file still growing)."""
+    data = file.read(limit + 1)
+    if len(data) > limit:
+        raise _too_large(label)
+    return data
+
+
+def _require_regular(status: os.stat_result, label: str) -> None:
+    if stat.S_ISREG(status.st_mode):
+        return
+    kind = next((words for is_kind, words in _FILE_KINDS.items() if is_kind(status.st_mode)), "a special file")
+    raise ImageError(f"{label}: this is {kind}, not an image file")
+
+
+def _too_large(label: str) -> ImageError:
+    return ImageError(f"{label}: the file is larger than the {MAX_UPLOAD_MB} MB limit ({MAX_FILE_BYTES:,} bytes)")
+
+
+def _check_pixel_count(image: Image.Image, label: str) -> None:
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageError(
+            f"{label}: {width}x{height} pixels is too large (limit {MAX_IMAGE_PIXELS // 1_000_000} megapixels)"
+        )
+
+
+def _decode_frame(image: Image.Image, label: str, long_side: int | None) -> np.ndarray:
+    """The opened image's current frame, reduced and upright, as an array."""
+    if long_side is not None and image.format in ("JPEG", "MPO"):
+        _draft_jpeg(image, long_side)
+    orientation = image.getexif().get(ExifTags.Base.Orientation, 1)  # before reducing: reduce() drops TIFF tags
+    image.load()
+    factor = max(1, max(image.size) // long_side) if long_side is not None else 1
+    if image.mode in _HIGH_DEPTH_MODES:
+        array = _high_depth_array(image, factor, label)
+    elif image.mode in _AVERAGEABLE_MODES:  # reduce first: the conversions are then cheap
+        array = np.asarray(_normalise_mode(_reduce(image, factor)))
+    else:  # palettes and bilevel images must become colours before they can be averaged
+        array = np.asarray(_reduce(_normalise_mode(image), factor))
+    return np.ascontiguousarray(_upright(array, orientation))
+
+
+def _draft_jpeg(image: Image.Image, long_side: int) -> None:
+    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale, the smallest whose long side stays >= long_side.
+
+    DCT scaling skips most of the decoding work and never holds the full-size image.
+    """
+    width, height = image.size
+    if max(width, height) <= long_side:
+        return
+    scale = long_side / max(width, height)
+    image.draft(None, (max(1, int(np.ceil(width * scale))), max(1, int(np.ceil(height * scale)))))
+
+
+def _reduce(image: Image.Image, factor: int) -> Image.Image:
+    return image.reduce(factor) if factor > 1 else image
 
 
 def _normalise_mode(image: Image.Image) -> Image.Image:
-    if image.mode in ("L", "RGB", "RGBA") or image.mode in _HIGH_DEPTH_MODES:
+    """L, RGB or RGBA: the modes the preprocessing reads (alpha kept where there is any)."""
+    if image.mode in ("L", "RGB", "RGBA"):
         return image
+    if image.mode == "1":
+        return image.convert("L")
     has_alpha = image.mode in ("LA", "PA", "RGBa", "La") or "transparency" in image.info
     return image.convert("RGBA" if has_alpha else "RGB")
+
+
+def _high_depth_array(image: Image.Image, factor: int, label: str) -> np.ndarray:
+    """A 16/32-bit image as a native-order array, box-averaged by ``factor``, in bands.
+
+    Pillow cannot reduce 16-bit images and sums float ones in float32 (huge values
+    overflow to infinity), so the averaging is done here in float64, a band of rows at a
+    time so no full-size float64 copy is ever made. Float pixels must be numbers: NaN or
+    infinity would only fail later, with a less clear message.
+    """
+    width, height = image.size
+    band_rows = factor * max(1, _BAND_PIXELS // (width * factor))
+    bands = []
+    for top in range(0, height, band_rows):
+        band = np.asarray(image.crop((0, top, width, min(top + band_rows, height))))
+        band = band.astype(band.dtype.newbyteorder("="), copy=False)
+        if band.dtype.kind == "f" and not np.isfinite(band).all():
+            raise ImageError(f"{label}: the image has pixels that are not numbers (NaN or infinity)")
+        bands.append(_box_mean(band, factor))
+    return np.concatenate(bands)
+
+
+def _box_mean(band: np.ndarray, factor: int) -> np.ndarray:
+    """Mean of each factor x factor box (the last row and column of boxes may be partial)."""
+    if factor == 1:
+        return band
+    rows = np.arange(0, band.shape[0], factor)
+    cols = np.arange(0, band.shape[1], factor)
+    sums = np.add.reduceat(np.add.reduceat(band, rows, axis=0, dtype=np.float64), cols, axis=1)
+    counts = np.outer(np.diff(rows, append=band.shape[0]), np.diff(cols, append=band.shape[1]))
+    means = sums / counts
+    if band.dtype.kind == "f":
+        return means.astype(band.dtype)
+    return np.rint(means).astype(band.dtype)
+
+
+_ORIENTATIONS = {  # EXIF orientation -> how to turn the stored pixels upright (as ImageOps.exif_transpose)
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def _upright(array: np.ndarray, orientation: object) -> np.ndarray:
+    """Apply an EXIF orientation to the decoded array (after reducing, where it is cheap)."""
+    turn = _ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
+    return array if turn is None else turn(array)

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.preprocess import PREPROCESSING_VERSION, mnist_as_trained
+from utils.errors import MnistError
+from utils.settings import MNIST_PATH_ENV, read_settings
 
-MNIST_PATH_ENV = "MNIST_PATH"
-MAX_TRAIN_ENV = "MNIST_LAB_MAX_TRAIN"  # the app trains on slices when these are set (tests, demos)
-MAX_TEST_ENV = "MNIST_LAB_MAX_TEST"
+README_OFFLINE = "README.md, section 'MNIST without a network connection'"
 IMAGE_SIDE = 28
 N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 N_CLASSES = 10
@@ -28,7 +27,7 @@ _EXPECTED = {
 }
 
 
-class MnistFileError(ValueError):
+class MnistFileError(MnistError):
     """A local MNIST file is missing or not in Keras' layout."""
 
     def __init__(self, path: str | os.PathLike, problem: str) -> None:
@@ -48,8 +47,8 @@ class RawMnist:
 
 
 @dataclass(frozen=True)
-class MnistSplits:
-    """Model-ready data: float32 pixels in [0, 1], flattened to 784, int labels."""
+class RawSplits:
+    """Training, validation and test images as stored (uint8 28x28), with int64 labels."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -57,40 +56,11 @@ class MnistSplits:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    preprocessing: str  # the version of utils/preprocess.py the images went through
-
-    def limit(self, n_train: int | None = None, n_test: int | None = None) -> MnistSplits:
-        """A smaller copy for quick runs (tests, demos); validation shrinks in proportion."""
-        if n_train is None and n_test is None:
-            return self
-        n_val = None
-        if n_train is not None and len(self.x_train):
-            n_val = max(1, round(len(self.x_val) * n_train / len(self.x_train)))
-        return MnistSplits(
-            self.x_train[:n_train],
-            self.y_train[:n_train],
-            self.x_val[:n_val],
-            self.y_val[:n_val],
-            self.x_test[:n_test],
-            self.y_test[:n_test],
-            self.preprocessing,
-        )
-
-
-def limits_from_env() -> tuple[int | None, int | None]:
-    """(max training images, max test images) for the app, from the environment; None = all."""
-
-    def read(name: str) -> int | None:
-        value = os.environ.get(name, "").strip()
-        return int(value) if value else None
-
-    return read(MAX_TRAIN_ENV), read(MAX_TEST_ENV)
 
 
 def mnist_path_from_env() -> Path | None:
     """The local file named by ``MNIST_PATH``, or None to use Keras' download."""
-    value = os.environ.get(MNIST_PATH_ENV, "").strip()
-    return Path(value).expanduser() if value else None
+    return read_settings().mnist_path
 
 
 def keras_cache_path() -> Path:
@@ -109,10 +79,7 @@ def load_raw(path: str | os.PathLike | None = None) -> RawMnist:
     if path is None and keras_cache_path().is_file():
         path = keras_cache_path()
     if path is None:
-        from keras.datasets import mnist  # imported late: it pulls in TensorFlow
-
-        (x_train, y_train), (x_test, y_test) = mnist.load_data()
-        return RawMnist(x_train, y_train, x_test, y_test)
+        return _download()
     return _read_npz(Path(path))
 
 
@@ -149,51 +116,47 @@ def _check_array(path: Path, key: str, array: np.ndarray, kind: str, ndim: int) 
         raise MnistFileError(path, f"{key} has label {int(array.max())}, expected labels 0-9")
 
 
+def _download() -> RawMnist:
+    from keras.datasets import mnist  # imported late: it pulls in TensorFlow
+
+    try:
+        (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    except Exception as error:  # URL, SSL, HTTP and disk errors all mean "no MNIST"
+        first_line = next(iter(str(error).splitlines()), "")
+        raise MnistError(
+            f"MNIST could not be downloaded ({type(error).__name__}: {first_line}). "
+            f"Check the internet connection, or set {MNIST_PATH_ENV} to a local mnist.npz "
+            f"(see {README_OFFLINE})."
+        ) from error
+    return RawMnist(x_train, y_train, x_test, y_test)
+
+
 def split_train_validation(
     raw: RawMnist,
     validation_fraction: float = 0.1,
     seed: int = 0,
-    preprocessing: str = PREPROCESSING_VERSION,
     max_train: int | None = None,
     max_test: int | None = None,
-) -> MnistSplits:
+) -> RawSplits:
     """Hold out a seeded random ``validation_fraction`` of the training set; keep test apart.
 
-    Images go through ``preprocessing`` (see ``mnist_as_trained``), only those kept by
-    ``max_train`` / ``max_test`` (validation shrinks in proportion), since that costs
-    about 70 us an image.
+    ``max_train`` / ``max_test`` keep the first images only (validation shrinks in
+    proportion), for quick runs.
     """
     if not 0.0 < validation_fraction < 1.0:
-        raise ValueError(f"validation_fraction must be between 0 and 1 (exclusive), got {validation_fraction}")
+        raise MnistError(f"validation_fraction must be between 0 and 1 (exclusive), got {validation_fraction}")
     order = np.random.default_rng(seed).permutation(len(raw.x_train))
     n_val = max(1, round(len(order) * validation_fraction))
     val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
     if max_train is not None:
         val_idx = val_idx[: max(1, round(len(val_idx) * max_train / len(train_idx)))]
         train_idx = train_idx[:max_train]
-
-    def prepare(images: np.ndarray) -> np.ndarray:
-        return mnist_as_trained(images, preprocessing)
-
     labels = raw.y_train.astype(np.int64)
-    return MnistSplits(
-        prepare(raw.x_train[train_idx]),
+    return RawSplits(
+        raw.x_train[train_idx],
         labels[train_idx],
-        prepare(raw.x_train[val_idx]),
+        raw.x_train[val_idx],
         labels[val_idx],
-        prepare(raw.x_test[:max_test]),
+        raw.x_test[:max_test],
         raw.y_test[:max_test].astype(np.int64),
-        preprocessing,
     )
-
-
-def load_mnist(
-    validation_fraction: float = 0.1,
-    seed: int = 0,
-    path: str | os.PathLike | None = None,
-    preprocessing: str = PREPROCESSING_VERSION,
-    max_train: int | None = None,
-    max_test: int | None = None,
-) -> MnistSplits:
-    """MNIST ready for training: train/validation split of the 60,000, plus the 10,000 test."""
-    return split_train_validation(load_raw(path), validation_fraction, seed, preprocessing, max_train, max_test)

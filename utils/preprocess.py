@@ -20,7 +20,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-MNIST_SIDE = 28
+from utils.errors import ImageError, ModelStorageError
+from utils.mnist import IMAGE_SIDE, N_PIXELS
+
+MNIST_SIDE = IMAGE_SIDE
 DIGIT_BOX = 20
 CENTRE = 14.0  # MNIST's mean centre of mass, in pixel-index coordinates
 MIN_CONTRAST = 0.15  # ink must differ from the background by this much (of full scale)
@@ -28,10 +31,6 @@ NOISE_FLOOR = 0.2  # ink levels below this fraction of the contrast are paper or
 SPECK_FRACTION = 0.03  # ink blobs smaller than this share of all ink are specks, not strokes
 MNIST_WIDTH_RANGE = (1.6, 3.7)  # stroke widths of 90 % of MNIST digits, in 20-pixel-box pixels
 MAX_SKEW = 1.0  # horizontal shift per unit of height: 45 degrees of slant at most
-
-
-class ImageError(ValueError):
-    """An array that cannot be read as an image at all."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ def recipe_for(version: str) -> Recipe:
         return RECIPES[version]
     except KeyError:
         known = ", ".join(RECIPES)
-        raise ValueError(f"unknown preprocessing {version!r}; this version of the app knows {known}") from None
+        raise ModelStorageError(f"unknown preprocessing {version!r}; this version of the app knows {known}") from None
 
 
 def preprocess_digit(image: np.ndarray, version: str = PREPROCESSING_VERSION) -> np.ndarray | None:
@@ -104,7 +103,7 @@ def mnist_as_trained(images: np.ndarray, version: str = PREPROCESSING_VERSION) -
     The legacy version fed MNIST as it is (MNIST already is box-20, centre-of-mass 28).
     """
     images = np.asarray(images)
-    rows = images.reshape(len(images), MNIST_SIDE * MNIST_SIDE).astype(np.float32) / np.float32(255.0)
+    rows = images.reshape(len(images), N_PIXELS).astype(np.float32) / np.float32(255.0)
     if recipe_for(version) == Recipe():
         return rows
     for index, image in enumerate(images):
@@ -299,4 +298,4 @@ def centre_by_mass(patch: np.ndarray, side: int) -> np.ndarray:
 def as_model_input(digit: np.ndarray) -> np.ndarray:
     """A 28x28 digit (or a batch of them) as the (N, 784) float32 rows the network takes."""
     digit = np.asarray(digit, dtype=np.float32)
-    return digit.reshape(-1, MNIST_SIDE * MNIST_SIDE)
+    return digit.reshape(-1, N_PIXELS)

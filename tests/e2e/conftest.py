@@ -6,30 +6,13 @@ skip locally, but fail under CI (``CI=true``), where a skip would hide a missing
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bench.appserver import CHROMIUM, CHROMIUM_FLAGS, running_app
-from tests.conftest import PROJECT_ROOT
-
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-
-
-def require_browser() -> None:
-    missing = not Path(CHROMIUM).exists() or shutil.which("streamlit", path=str(Path(sys.executable).parent)) is None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = True
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests need Chromium at {CHROMIUM} and the playwright package")
-        pytest.skip("Chromium or playwright is not installed")
+from tests.e2e.helpers import ARTIFACTS, require_browser
 
 
 @pytest.fixture(scope="session")

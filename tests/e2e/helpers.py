@@ -1,26 +1,62 @@
-"""Small Playwright helpers for Streamlit pages."""
+"""Helpers for the browser tests: whether they can run, and small Playwright steps for Streamlit pages.
+
+Playwright is imported only when a step runs, so ``require_browser`` can skip (or, under
+CI, fail) cleanly where it is not installed.
+"""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from bench.appserver import CHROMIUM
+from tests.helpers import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 APP_TIMEOUT = 60_000
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"  # screenshots of failed browser tests
+
+
+def require_browser() -> None:
+    """Skip without Chromium, the ``streamlit`` command or playwright; under CI (``CI=true``) fail instead."""
+    missing = not Path(CHROMIUM).exists() or shutil.which("streamlit", path=str(Path(sys.executable).parent)) is None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = True
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests need Chromium at {CHROMIUM} and the playwright package")
+        pytest.skip("Chromium or playwright is not installed")
+
+
+def _expect(locator):
+    from playwright.sync_api import expect
+
+    return expect(locator)
 
 
 def open_page(page: Page, url: str) -> None:
     page.goto(url)
-    expect(page.locator("h1").first).to_be_visible(timeout=APP_TIMEOUT)
+    _expect(page.locator("h1").first).to_be_visible(timeout=APP_TIMEOUT)
     wait_idle(page)
 
 
 def wait_idle(page: Page, timeout: int = APP_TIMEOUT) -> None:
     """Until Streamlit is not running a script (its status widget disappears)."""
     page.wait_for_timeout(300)
-    expect(page.locator("[data-testid=stStatusWidget]")).to_have_count(0, timeout=timeout)
+    _expect(page.locator("[data-testid=stStatusWidget]")).to_have_count(0, timeout=timeout)
 
 
 def no_exception(page: Page) -> None:
-    expect(page.locator("[data-testid=stException]")).to_have_count(0)
+    _expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
 
 def metric_value(page: Page, label: str) -> str:

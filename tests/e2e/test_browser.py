@@ -12,13 +12,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from bench.appserver import draw_on_canvas, running_app
+from bench.strokes import ONE, ZERO
 from model.jobs import ABANDONED_AFTER_S
 from tests.e2e.helpers import APP_TIMEOUT, metric_value, no_exception, open_page, wait_idle
 
+pytestmark = pytest.mark.slow  # a real server and Chromium: minutes in all
+
 PAGES = {"": "MNIST MLP Lab", "train": "Train a network", "draw": "Draw a digit", "explore": "Explore MNIST",
          "models": "Models"}  # fmt: skip
-ONE = [[(0.5, 0.15), (0.5, 0.85)]]
-ZERO = [[(0.5 + 0.22 * np.sin(t), 0.5 - 0.33 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 40)]]
 
 
 def sidebar_link(page: Page, title: str):
@@ -148,9 +149,8 @@ def test_stop_keeps_the_partly_trained_model_and_training_survives_navigation(pa
         page.locator("[data-testid=stProgress]").filter(has_text=re.compile(r"Epoch ([3-9]|\d\d+)/100"))
     ).to_be_visible(timeout=APP_TIMEOUT)
     page.locator(".st-key-stop button").click()  # not the status widget's own "Stop"
-    clicked = time.monotonic()
-    expect(page.get_by_text("Stopped by request")).to_be_visible(timeout=APP_TIMEOUT)
-    assert time.monotonic() - clicked < 5
+    expect(page.get_by_text("Stopped by request")).to_be_visible(timeout=APP_TIMEOUT)  # its latency: bench/load_test.py
+    expect(page.get_by_text(re.compile(r"during epoch ([3-9]|[1-9]\d) \("))).to_be_visible()  # mid-run, not restarted
     expect(page.get_by_text("Saved as stopped-early")).to_be_visible()
     expect(page.locator("[data-testid=stSidebar]")).to_contain_text("stopped-early")
     no_exception(page)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import PROJECT_ROOT
-from tests.e2e.conftest import require_browser
+import pytest
+
+from tests.e2e.helpers import require_browser
+from tests.helpers import PROJECT_ROOT
 
 
+@pytest.mark.slow
 def test_sessions_draw_while_another_trains_without_errors():
     require_browser()
     command = [sys.executable, "-m", "bench.load_test", "--sessions", "3", "--seconds", "20"]

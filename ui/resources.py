@@ -8,12 +8,15 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from model.dense_file import DenseNetwork, NotPlainDense, read_dense_network
-from model.storage import ModelInfo, ModelStore, load_network
+from model.jobs import TrainingQueue
+from model.storage import ModelInfo, ModelStore, load_for_inference
 from utils.mnist import RawMnist, load_raw
+from utils.settings import read_settings
 
 if TYPE_CHECKING:
     import keras
+
+    from model.dense_file import DenseNetwork
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -26,11 +29,7 @@ def raw_mnist() -> RawMnist:
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
 def _network(path: str, modified: float) -> DenseNetwork | keras.Model:
-    try:
-        return read_dense_network(path)
-    except NotPlainDense as reason:  # anything else goes through Keras' safe mode and its checks
-        _LOGGER.info("%s: read through Keras (%s)", path, reason)
-        return load_network(path)
+    return load_for_inference(path)
 
 
 def network_for(info: ModelInfo) -> DenseNetwork | keras.Model:
@@ -44,3 +43,9 @@ def network_for(info: ModelInfo) -> DenseNetwork | keras.Model:
 
 def model_store() -> ModelStore:
     return ModelStore()
+
+
+@st.cache_resource
+def training_queue() -> TrainingQueue:
+    """The server's one queue of trainings, sized by ``MNIST_LAB_MAX_TRAININGS`` when first used."""
+    return TrainingQueue(read_settings().max_trainings)

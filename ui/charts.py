@@ -112,3 +112,73 @@ def pixel_heatmap(digit: np.ndarray) -> alt.Chart:
         )
         .properties(height=360, width=360)
     )
+
+
+UPDATE_RATIO_GUIDE = 1e-3  # CS231n: updates about a thousandth of the weights per step are healthy
+
+
+def gradient_norm_lines(curve: pd.DataFrame) -> alt.Chart:
+    """||d loss / d W|| per layer on a log scale: lines far apart mean the gradient vanishes (or explodes)."""
+    data = curve.dropna(subset=["gradient_norm"])
+    data = data[data["gradient_norm"] > 0]
+    return (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", title="Epoch"),
+            y=alt.Y("gradient_norm:Q", title="Gradient norm (log scale)", scale=alt.Scale(type="log")),
+            color=alt.Color("layer:N", legend=COMPACT_LEGEND, sort=None),
+            tooltip=["layer:N", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("gradient_norm:Q", format=".2e")],
+        )
+        .properties(height=240)
+    )
+
+
+def update_ratio_lines(curve: pd.DataFrame) -> alt.Chart:
+    """Weight change per update relative to the weights, per layer, with the 1e-3 rule of thumb."""
+    data = curve.dropna(subset=["update_ratio"])
+    data = data[data["update_ratio"] > 0]
+    lines = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", title="Epoch"),
+            y=alt.Y("update_ratio:Q", title="Update / weight per step (log scale)", scale=alt.Scale(type="log")),
+            color=alt.Color("layer:N", legend=COMPACT_LEGEND, sort=None),
+            tooltip=["layer:N", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("update_ratio:Q", format=".2e")],
+        )
+    )
+    guide = alt.Chart(pd.DataFrame({"guide": [UPDATE_RATIO_GUIDE]})).mark_rule(strokeDash=[4, 4], color="gray")
+    return (lines + guide.encode(y="guide:Q")).properties(height=240)
+
+
+def unit_share_bars(shares: pd.DataFrame, what: str) -> alt.Chart:
+    """Share of hidden units that pass (almost) no gradient back, per layer."""
+    return (
+        alt.Chart(shares)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "share:Q", title=f"Share of {what} units", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")
+            ),
+            y=alt.Y("layer:N", title=None, sort=None),
+            tooltip=["layer:N", alt.Tooltip("share:Q", format=".1%")],
+        )
+        .properties(height=max(60, 24 * len(shares)))
+    )
+
+
+def projection_scatter(points: np.ndarray, labels: np.ndarray) -> alt.Chart:
+    """Test digits in the plane of the last hidden layer's two main directions, coloured by their true digit."""
+    data = pd.DataFrame({"x": points[:, 0].astype(float), "y": points[:, 1].astype(float), "digit": labels.astype(str)})
+    return (
+        alt.Chart(data)
+        .mark_circle(size=18, opacity=0.7)
+        .encode(
+            x=alt.X("x:Q", title="1st principal direction", axis=alt.Axis(labels=False)),
+            y=alt.Y("y:Q", title="2nd principal direction", axis=alt.Axis(labels=False)),
+            color=alt.Color("digit:N", scale=alt.Scale(scheme="category10"), legend=COMPACT_LEGEND),
+            tooltip=["digit:N"],
+        )
+        .properties(height=360)
+    )

@@ -1,0 +1,161 @@
+"""What is kept beside a model's weights: one typed record, written and read only here.
+
+A metadata file comes from disk, so it may be damaged or hostile: ``parse_metadata``
+checks its size before reading it and every field's type after, and a record that does
+not fit is refused with the reason (the model is then listed as damaged, never breaks a
+page). Unknown keys are ignored, so a newer app's files still read; missing ones take
+their defaults, so older files do too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from model.config import TrainingConfig
+from utils.errors import LabError, ModelStorageError
+from utils.preprocess import LEGACY_PREPROCESSING
+
+MAX_METADATA_BYTES = 1_000_000  # a 100-epoch model's record is about 12 KB
+HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+MAX_HISTORY_POINTS = 10_000
+Status = Literal["completed", "stopped", "diverged"]
+
+
+class MetadataError(ModelStorageError):
+    """A metadata file that cannot be used; the message says which field and why."""
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """Everything the app knows about a saved model without loading its weights."""
+
+    name: str = ""
+    config: TrainingConfig | None = None
+    status: str = "completed"
+    message: str = ""
+    epochs_completed: int | None = None
+    history: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    test_accuracy: float | None = None
+    test_loss: float | None = None
+    training_seconds: float | None = None
+    preprocessing: str = LEGACY_PREPROCESSING  # a model saved without a record used the original recipe
+    created_at: str = ""
+    keras_version: str = ""
+    # One entry before the first update and one after each epoch: an L2 norm per Dense layer.
+    gradient_norms: tuple[tuple[float, ...], ...] = ()
+    base_model: str | None = None  # the model this one was fine-tuned from, if any
+
+    @property
+    def architecture(self) -> str:
+        return self.config.architecture if self.config else "unknown"
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.status == "stopped"
+
+    @property
+    def accuracy_label(self) -> str:
+        """Test accuracy for people: '98.16%', or 'not scored'."""
+        return f"{self.test_accuracy:.2%}" if self.test_accuracy is not None else "not scored"
+
+    def with_(self, **changes: Any) -> ModelMetadata:
+        return replace(self, **changes)
+
+    def to_json(self) -> str:
+        record = asdict(self)
+        record["config"] = self.config.to_dict() if self.config else None
+        record["history"] = {key: list(values) for key, values in self.history.items()}
+        if self.config is not None:  # for people and other tools reading the file
+            record["architecture"] = self.config.architecture
+            record["parameters"] = self.config.parameter_count
+        return json.dumps(record, indent=2)
+
+
+def read_metadata(path: Path) -> ModelMetadata:
+    """The record in ``path``; MetadataError says why it cannot be used."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_METADATA_BYTES + 1)
+    except OSError as error:
+        raise MetadataError(f"metadata unreadable: {error.strerror or error}") from error
+    if len(data) > MAX_METADATA_BYTES:
+        raise MetadataError(f"metadata file larger than {MAX_METADATA_BYTES // 1000} KB")
+    return parse_metadata(data)
+
+
+def parse_metadata(data: bytes | str) -> ModelMetadata:
+    try:
+        record = json.loads(data)
+    except (ValueError, RecursionError) as error:
+        raise MetadataError(f"metadata unreadable: {error}") from error
+    if not isinstance(record, dict):
+        raise MetadataError(f"metadata unreadable: a JSON {type(record).__name__}, not an object")
+    known = {item.name for item in fields(ModelMetadata)}
+    values = {key: value for key, value in record.items() if key in known and value is not None}
+    try:
+        return ModelMetadata(**{key: _CHECKS[key](key, value) for key, value in values.items()})
+    except LabError as error:
+        raise MetadataError(f"metadata damaged: {error}") from error
+
+
+def _text(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise MetadataError(f"{key} should be text, not {value!r:.40}")
+    return value
+
+
+def _number(key: str, value: Any, low: float = 0.0, high: float = math.inf) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise MetadataError(f"{key} should be a number from {low:g} to {high:g}, not {value!r:.40}")
+    return float(value)
+
+
+def _count(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise MetadataError(f"{key} should be a whole number, not {value!r:.40}")
+    return value
+
+
+def _numbers(key: str, value: Any) -> tuple[float, ...]:
+    if not isinstance(value, list) or len(value) > MAX_HISTORY_POINTS:
+        raise MetadataError(f"{key} should be a list of at most {MAX_HISTORY_POINTS} numbers")
+    return tuple(_number(key, item, -math.inf) for item in value)
+
+
+def _history(key: str, value: Any) -> dict[str, tuple[float, ...]]:
+    if not isinstance(value, dict):
+        raise MetadataError(f"history should be an object of curves, not {value!r:.40}")
+    return {name: _numbers(f"history.{name}", value[name]) for name in HISTORY_KEYS if name in value}
+
+
+def _gradient_norms(key: str, value: Any) -> tuple[tuple[float, ...], ...]:
+    if not isinstance(value, list) or len(value) > MAX_HISTORY_POINTS:
+        raise MetadataError("gradient_norms should be a list of per-layer lists")
+    return tuple(_numbers(key, entry) for entry in value)
+
+
+def _config(key: str, value: Any) -> TrainingConfig:
+    return TrainingConfig.from_dict(value)
+
+
+_CHECKS = {
+    "name": _text,
+    "config": _config,
+    "status": _text,
+    "message": _text,
+    "epochs_completed": _count,
+    "history": _history,
+    "test_accuracy": lambda key, value: _number(key, value, 0.0, 1.0),
+    "test_loss": _number,
+    "training_seconds": _number,
+    "preprocessing": _text,
+    "created_at": _text,
+    "keras_version": _text,
+    "gradient_norms": _gradient_norms,
+    "base_model": _text,
+}

@@ -1,0 +1,178 @@
+"""'Inside the network' on the Draw page: activations, first-layer weights, one neuron's sum, and why this digit.
+
+Everything is computed by ``model.explain`` from the same NumPy network that answered,
+so it agrees with the Prediction to the last digit and needs no TensorFlow. Only the
+view the user picks is computed and drawn, so the answer stays fast.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from model.dense_file import DenseNetwork
+from model.explain import (
+    Trace,
+    calculation,
+    contributions,
+    first_layer_images,
+    integrated_gradients,
+    softmax_terms,
+    sort_units,
+    trace,
+)
+from ui.visual import diverging, enlarge, unit_strip
+
+VIEWS = ("Activations", "First-layer weights", "One neuron", "Why this digit")
+WEIGHT_UNITS_SHOWN = 32
+SATURATED = {"sigmoid": (0.02, 0.98), "tanh": (-0.96, 0.96)}  # beyond these the slope is under a tenth of its peak
+
+
+def inside_network_ui(network: object, digit: np.ndarray) -> None:
+    """The section under the Prediction; ``digit`` is the 28x28 input the network just saw."""
+    st.subheader("Inside the network")
+    if not isinstance(network, DenseNetwork):
+        st.info("These views need a plain stack of Dense layers, which every network this app trains is.")
+        return
+    view = st.segmented_control("Look at", VIEWS, default=VIEWS[0], key="inside_view")
+    kept = trace(network, digit.reshape(-1))
+    if view == "Activations":
+        activations_view(network, kept)
+    elif view == "First-layer weights":
+        weights_view(network, kept)
+    elif view == "One neuron":
+        neuron_view(network, kept)
+    elif view == "Why this digit":
+        attribution_view(network, kept)
+
+
+def activations_view(network: DenseNetwork, kept: Trace) -> None:
+    shared = st.toggle("One colour scale for all layers", False, key="inside_shared_scale")
+    everything = np.concatenate(kept.a) if kept.a else np.zeros(1)
+    for index, (values, (_, _, activation)) in enumerate(zip(kept.a, network.layers, strict=False)):
+        order = np.argsort(-values, kind="stable")  # the most active units first
+        low, high = (everything.min(), everything.max()) if shared else (values.min(), values.max())
+        marked, words = _marked(values, activation)
+        st.image(unit_strip(values[order], low, high, marked[order]), output_format="PNG")
+        st.caption(
+            f"Hidden layer {index + 1}: {len(values)} {activation} units, most active first "
+            f"(from {values.max():.3g} down to {values.min():.3g}). {words}"
+        )
+    st.caption("Dark: low, yellow: high. The output layer is the Prediction's ten probabilities above.")
+
+
+def _marked(values: np.ndarray, activation: str) -> tuple[np.ndarray, str]:
+    """Units shown crossed: ReLUs that output exactly 0, sigmoid/tanh units stuck near their limits."""
+    if activation == "relu":
+        off = values <= 0
+        return off, f"Crossed: {int(off.sum())} units output 0 for this drawing (ReLU is off below 0)."
+    if activation in SATURATED:
+        low, high = SATURATED[activation]
+        stuck = (values < low) | (values > high)
+        return stuck, f"Crossed: {int(stuck.sum())} saturated units (near their limits, where they barely learn)."
+    return np.zeros(len(values), bool), ""
+
+
+def weights_view(network: DenseNetwork, kept: Trace) -> None:
+    order_by = st.radio(
+        "Order units by",
+        ("activation", "norm"),
+        format_func={"activation": "most active on this drawing", "norm": "largest weights"}.get,
+        horizontal=True,
+        key="inside_weight_order",
+    )
+    pictures = first_layer_images(network)
+    order = sort_units(network, kept.a[0] if order_by == "activation" else None, by=order_by)[:WEIGHT_UNITS_SHOWN]
+    st.image(
+        [enlarge(diverging(pictures.images[unit], pictures.limit), 3) for unit in order],
+        caption=[f"unit {unit}: {kept.a[0][unit]:.2f}" for unit in order],
+        width=84,
+        output_format="PNG",
+    )
+    st.caption(
+        f"Each picture is one first-layer unit's 784 incoming weights, laid out like the pixels they multiply: "
+        f"red pixels push the unit up when inked, blue ones push it down (one colour range, ±{pictures.limit:.2g}, "
+        "for all). The number is the unit's output for your drawing."
+    )
+
+
+def neuron_view(network: DenseNetwork, kept: Trace) -> None:
+    count = len(network.layers)
+    names = [f"Hidden layer {i + 1}" for i in range(count - 1)] + ["Output layer"]
+    layer_col, unit_col = st.columns(2)
+    layer = layer_col.selectbox("Layer", range(count), format_func=names.__getitem__, key="inside_layer")
+    outputs = kept.a[layer] if layer < count - 1 else kept.probabilities
+    ranked = [int(u) for u in np.argsort(-outputs, kind="stable")]
+    unit = unit_col.selectbox(
+        "Unit (most active first)" if layer < count - 1 else "Digit",
+        ranked,
+        format_func=lambda u: f"{u}  ({outputs[u]:.3g})",
+        key=f"inside_unit_{layer}",
+    )
+    parts = contributions(network, kept.inputs, layer, unit)
+    steps = calculation(parts, k=4)
+    if layer == 0:
+        limit = float(np.abs(parts.terms).max()) or 1.0
+        st.image(enlarge(diverging(parts.image, limit), 6), caption="pixel x weight for this unit", width=168)
+    source = "pixel" if layer == 0 else f"h{layer}"
+    terms = " + ".join(
+        f"\\underbrace{{{x:.2f} \\times {w:+.2f}}}_{{{source}_{{{i}}}}}"
+        for i, x, w in zip(steps.indices, steps.inputs, steps.weights, strict=True)
+    )
+    st.latex(
+        f"z = {terms} + \\underbrace{{{steps.rest:+.2f}}}_{{\\text{{other {steps.rest_count}}}}} "
+        f"+ \\underbrace{{{steps.bias:+.2f}}}_{{b}} = {steps.z:.3f}"
+    )
+    if parts.activation == "softmax":
+        softmax_view(kept, unit)
+    else:
+        st.latex(f"a = \\mathrm{{{parts.activation}}}({steps.z:.3f}) = {steps.output:.3f}")
+    st.caption(
+        f"The sum of all {len(parts.terms)} input x weight terms plus the bias gives z exactly "
+        f"({parts.terms.sum() + parts.bias:.4f}); the unit passes on f(z)."
+    )
+
+
+def softmax_view(kept: Trace, digit: int) -> None:
+    terms = softmax_terms(kept.logits)
+    st.latex(
+        f"p_{{{digit}}} = \\frac{{e^{{z_{{{digit}}}}}}}{{\\sum_j e^{{z_j}}}} = "
+        f"\\frac{{{terms.exps[digit]:.4g}}}{{{terms.total:.4g}}} = {terms.probabilities[digit]:.4f}"
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {"digit": range(10), "z (logit)": terms.logits, "exp(z - max z)": terms.exps, "p": terms.probabilities}
+        ),
+        hide_index=True,
+        height=240,
+    )
+
+
+def attribution_view(network: DenseNetwork, kept: Trace) -> None:
+    ranked = [int(d) for d in np.argsort(-kept.probabilities)]
+    predicted = ranked[0]
+    versus = st.selectbox(
+        f"Why {predicted} and not…",
+        [None, *ranked[1:]],
+        format_func=lambda d: f"just why {predicted}" if d is None else f"{d} ({kept.probabilities[d]:.1%})",
+        key="inside_versus",
+    )
+    result = integrated_gradients(network, kept.inputs, predicted, versus)
+    limit = float(np.abs(result.attribution).max()) or 1.0
+    st.image(
+        enlarge(diverging(result.attribution.reshape(28, 28), limit), 6),
+        caption=f"red: pixels that made it {predicted}" + (f" rather than {versus}" if versus is not None else ""),
+        width=168,
+    )
+    what = f"z_{predicted}" + (f" - z_{versus}" if versus is not None else "")
+    st.markdown(
+        f"**Check:** the map's pixels add up to **{result.attribution.sum():.3f}**; {what} went from "
+        f"{result.baseline_value:.3f} on a blank canvas to {result.value:.3f} on your drawing, a change of "
+        f"**{result.target_delta:.3f}** (off by {result.completeness_error:.2%})."
+    )
+    st.caption(
+        "Integrated gradients: brighten the drawing from black to what you drew in small steps, and credit each "
+        "pixel with its gradient along the way times its ink. The credits must add up to the whole change of the "
+        "score, which is how you know the map accounts for all of it."
+    )
