@@ -51,6 +51,7 @@ Strokes = list[np.ndarray]  # (K, 2) arrays of (row, col) points
 Style = Callable[[Strokes, int, np.random.Generator], Strokes]
 TEACH_PER_DIGIT = 3
 SCORE_PER_DIGIT = 40
+ALLOGRAPHS = 2  # ways a writer has of writing each digit
 
 
 # -- styles: systematic changes to a pen path ---------------------------------------
@@ -101,8 +102,8 @@ def continental(strokes: Strokes, label: int, rng: np.random.Generator) -> Strok
     if label == 1:
         points = np.concatenate(strokes)
         top, bottom = points[points[:, 0].argmin()], points[points[:, 0].argmax()]
-        flag = np.array([top, top + [0.35 * height + jitter[0], -0.3 * height + jitter[1]]])
-        foot = np.array([bottom + [0, -0.25 * height + jitter[2]], bottom + [0, 0.25 * height + jitter[3]]])
+        flag = np.array([top, top + np.array([0.35 * height + jitter[0], -0.3 * height + jitter[1]])])
+        foot = bottom + np.array([[0, -0.25 * height + jitter[2]], [0, 0.25 * height + jitter[3]]])
         return [flag, *strokes, foot]
     if label == 4:  # closed at the top: the left arm's top joined to the stem's top
         points = np.concatenate(strokes)
@@ -227,18 +228,63 @@ def place(strokes: Strokes, pen: int, rng: np.random.Generator) -> list[np.ndarr
     return [np.column_stack([left + (s[:, 1] - low[1]) * scale, top + (s[:, 0] - low[0]) * scale]) for s in strokes]
 
 
-def writer_canvases(writer: Writer, images: np.ndarray, labels: np.ndarray, seed: int) -> list[np.ndarray]:
-    """One canvas per image: its pen path in the writer's style, drawn with the writer's pen."""
+def natural_variation(strokes: Strokes, rng: np.random.Generator) -> Strokes:
+    """How one person's drawings of the same digit differ: a slight turn, slant and squash, and a gentle wobble."""
+    low, high = _box(strokes)
+    height = max(high[0] - low[0], 1.0)
+    angle, shear, aspect = math.radians(rng.uniform(-8, 8)), rng.uniform(-0.15, 0.15), rng.uniform(0.85, 1.15)
+    cos, sin = math.cos(angle), math.sin(angle)
+    matrix = np.array([[cos, sin], [-sin, cos]]) @ np.array([[1.0, 0.0], [shear, aspect]])
+    turned = _about_centre([_resampled(stroke, 2.0) for stroke in strokes], matrix)
+    waves, phases = height * rng.uniform(0.8, 1.6, 2), rng.uniform(0, 2 * math.pi, 2)
+    amplitude = 0.03 * height
+
+    def wobble(points: np.ndarray) -> np.ndarray:
+        rows = amplitude * np.sin(2 * math.pi * points[:, 1] / waves[0] + phases[0])
+        cols = amplitude * np.sin(2 * math.pi * points[:, 0] / waves[1] + phases[1])
+        return points + np.column_stack([rows, cols])
+
+    return [wobble(stroke) for stroke in turned]
+
+
+def pen_paths(image: np.ndarray, sklearn: bool) -> Strokes:
+    upscale, threshold = (8, 0.4) if sklearn else (MNIST_UPSCALE, 0.5)
+    big = cv2.resize(image.astype(np.float32), None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LINEAR)
+    return skeleton_strokes(pen_skeleton(big, threshold))
+
+
+def draw(writer: Writer, strokes: Strokes, label: int, rng: np.random.Generator) -> np.ndarray:
+    """The writer's style applied to a pen path, drawn with the writer's pen on a canvas."""
+    if writer.style is not None:
+        strokes = writer.style(strokes, label, rng)
+    pen = int(rng.integers(writer.pen[0], writer.pen[1] + 1))
+    return render_canvas(place(strokes, pen, rng), pen)
+
+
+def writer_canvases(writer: Writer, images: np.ndarray, labels: np.ndarray, hands: str, seed: int):
+    """The writer's drawings: 3 to teach and ``SCORE_PER_DIGIT`` to score, per digit, digit-interleaved.
+
+    ``hands="own"``: like a real person, the writer has ALLOGRAPHS ways of writing each
+    digit (pen paths of their own MNIST test digits) and every drawing is one of them
+    with natural variation. ``hands="many"``: every drawing is a different MNIST hand,
+    sharing only the style (much harder: the style must be learned apart from the hand).
+    """
     rng = np.random.default_rng(seed)
-    upscale, threshold = (MNIST_UPSCALE, 0.5) if writer.style is not None else (8, 0.4)
+    sklearn = writer.style is None
+    per_digit = len(labels) // 10
     canvases = []
-    for image, label in zip(images, labels, strict=True):
-        big = cv2.resize(image.astype(np.float32), None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LINEAR)
-        strokes = skeleton_strokes(pen_skeleton(big, threshold))
-        if writer.style is not None:
-            strokes = writer.style(strokes, int(label), rng)
-        pen = int(rng.integers(writer.pen[0], writer.pen[1] + 1))
-        canvases.append(render_canvas(place(strokes, pen, rng), pen))
+    if hands == "many":
+        return [
+            draw(writer, pen_paths(image, sklearn), int(label), rng)
+            for image, label in zip(images, labels, strict=True)
+        ]
+    ways = {
+        int(label): [pen_paths(image, sklearn) for image in images[labels == label][:ALLOGRAPHS]] for label in range(10)
+    }
+    for _ in range(per_digit):
+        for digit in range(10):
+            way = ways[digit][int(rng.integers(len(ways[digit])))]
+            canvases.append(draw(writer, natural_variation(way, rng), digit, rng))
     return canvases
 
 
@@ -254,33 +300,33 @@ class WriterSet:
 
 def source_digits(raw, sklearn_digits, writer_index: int, writer: Writer, per_digit: int, seed: int):
     """The writer's own digits: a block of MNIST test images per digit, disjoint from other writers'."""
-    if writer.style is None:
-        images, labels = sklearn_digits
-    else:
-        images, labels = raw.x_test, raw.y_test
+    images, labels = sklearn_digits if writer.style is None else (raw.x_test, raw.y_test)
     rng = np.random.default_rng(seed)
     chosen = []
     for digit in range(10):
         pool = rng.permutation(np.flatnonzero(labels == digit))  # the same order for every writer...
-        block = pool[writer_index * per_digit : (writer_index + 1) * per_digit]  # ...cut into disjoint blocks
-        chosen.append(block)
+        chosen.append(pool[writer_index * per_digit : (writer_index + 1) * per_digit])  # ...cut in disjoint blocks
     order = np.stack(chosen, axis=1).ravel()  # digit-interleaved: 0 1 2 ... 9 0 1 ...
     return images[order], labels[order]
 
 
-def build_writer_set(writer: Writer, index: int, raw, sklearn_digits, preprocessing: str, score_per_digit: int):
+def build_writer_set(
+    writer: Writer, index: int, raw, sklearn_digits, preprocessing: str, score_per_digit: int, hands: str
+) -> WriterSet:
     per_digit = TEACH_PER_DIGIT + score_per_digit
     images, labels = source_digits(raw, sklearn_digits, index, writer, per_digit, seed=123)
-    canvases = writer_canvases(writer, images, labels, seed=1000 + index)
-    drawings = []
-    for canvas, label in zip(canvases, labels, strict=True):
-        drawings.append(drawing_from_image(canvas, int(label), "bench", preprocessing, time="2026-01-01T00:00:00"))
+    canvases = writer_canvases(writer, images, labels, hands, seed=1000 + index)
+    labels = np.tile(np.arange(10), per_digit)
+    drawings = [
+        drawing_from_image(canvas, int(label), "bench", preprocessing, time="2026-01-01T00:00:00")
+        for canvas, label in zip(canvases, labels, strict=True)
+    ]
     teach, score = drawings[: 10 * TEACH_PER_DIGIT], drawings[10 * TEACH_PER_DIGIT :]
     score_x = np.stack([d.pixels.ravel() for d in score]).astype(np.float32)
     return WriterSet(writer, teach, score_x, np.array([d.label for d in score], np.int64))
 
 
-def build_writer_sets(names: list[str], preprocessing: str, score_per_digit: int) -> list[WriterSet]:
+def build_writer_sets(names: list[str], preprocessing: str, score_per_digit: int, hands: str) -> list[WriterSet]:
     from sklearn.datasets import load_digits
 
     from utils.mnist import load_raw
@@ -288,7 +334,7 @@ def build_writer_sets(names: list[str], preprocessing: str, score_per_digit: int
     raw, digits = load_raw(), load_digits()
     sklearn_digits = (digits.images, digits.target)
     chosen = [(index, writer) for index, writer in enumerate(WRITERS) if writer.name in names]
-    return [build_writer_set(w, i, raw, sklearn_digits, preprocessing, score_per_digit) for i, w in chosen]
+    return [build_writer_set(w, i, raw, sklearn_digits, preprocessing, score_per_digit, hands) for i, w in chosen]
 
 
 def contact_sheet(sets: list[WriterSet], path: Path) -> None:

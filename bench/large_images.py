@@ -31,8 +31,8 @@ import argparse
 import io
 import json
 import os
-import struct
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -285,7 +285,12 @@ def make_images(folder: Path, names: list[str]) -> dict[str, Path]:
     return paths
 
 
+def table_row(*cells: object) -> str:
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
 def compare(paths: dict[str, Path], repeats: int) -> None:
+    """Every image with both decoders, interleaved (name by name, old then new), ``repeats`` rounds."""
     runs: dict[tuple[str, str], list[dict]] = {}
     floor = [run_child("floor", "-") for _ in range(repeats)]
     for repeat in range(repeats):
@@ -294,28 +299,45 @@ def compare(paths: dict[str, Path], repeats: int) -> None:
                 result = run_child(decoder, str(path))
                 runs.setdefault((name, decoder), []).append(result)
                 print(
-                    f"run {repeat + 1} {name:24s} {decoder}: {result['seconds']:6.2f} s "
+                    f"run {repeat + 1} {name:26s} {decoder}: {result['seconds']:6.2f} s "
                     f"(decode {result['decode_seconds']:.2f} s), "
                     f"peak RSS {result['peak_mb']:5.0f} MB, digit {result['digit']}",
                     flush=True,
                 )
     print(
         f"\nfloor (imports + network, no image): peak RSS {max(r['peak_mb'] for r in floor):.0f} MB, "
-        f"process {statistics.median(r['process_seconds'] for r in floor):.2f} s"
+        f"whole process {statistics.median(r['process_seconds'] for r in floor):.2f} s\n"
     )
-    print("\n| image | file | old: median s | old: peak RSS | new: median s | new: peak RSS | old/new time | digit old / new |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print_comparison(paths, runs, repeats)
+
+
+def print_comparison(paths: dict[str, Path], runs: dict[tuple[str, str], list[dict]], repeats: int) -> None:
+    header = ["image", "file", "old: median s", "old: peak RSS", "new: median s (decode)", "new: peak RSS",
+              "old/new time", "digit old / new"]  # fmt: skip
+    print(table_row(*header))
+    print(table_row(*["---"] * len(header)))
     for name, path in paths.items():
         old, new = runs[(name, "old")], runs[(name, "new")]
-        old_s, new_s = (statistics.median(r["seconds"] for r in side) for side in (old, new))
+        old_s, new_s, new_decode = (
+            statistics.median(r[key] for r in side)
+            for side, key in ((old, "seconds"), (new, "seconds"), (new, "decode_seconds"))
+        )
         old_mb, new_mb = (max(r["peak_mb"] for r in side) for side in (old, new))
-        digits = f"{old[0]['digit']} / {new[0]['digit']}"
         print(
-            f"| {name} | {path.stat().st_size / 2**20:.2f} MB | {old_s:.2f} | {old_mb:,.0f} MB | "
-            f"**{new_s:.2f}** | **{new_mb:,.0f} MB** | {old_s / new_s:.1f}x | {digits} |"
+            table_row(
+                name,
+                f"{path.stat().st_size / 2**20:.2f} MB",
+                f"{old_s:.2f}",
+                f"{old_mb:,.0f} MB",
+                f"**{new_s:.2f}** ({new_decode:.2f})",
+                f"**{new_mb:,.0f} MB**",
+                f"{old_s / new_s:.1f}x",
+                f"{old[0]['digit']} / {new[0]['digit']}",
+            )
         )
     slowest = max(statistics.median(r["process_seconds"] for r in runs[(name, "new")]) for name in paths)
-    print(f"\nnew decoder, slowest whole process (start, imports, network, image): {slowest:.2f} s (median)")
+    print(f"\nmedians of {repeats}; peak RSS the largest of {repeats}.")
+    print(f"new decoder, slowest whole process (start, imports, network, image): {slowest:.2f} s (median)")
 
 
 # ---- what the reduced decode changes -----------------------------------------------------------------
@@ -348,51 +370,67 @@ def photo_of_digit(width: int, height: int, digit: str, size: float, stroke: flo
     return paper
 
 
+SHIFTED = "full size, paper moved half a pixel"
+
+
 def equivalence(sides: list[int], width: int, height: int) -> None:
     """For each long side: classes changed, the largest change of a probability, and of the 28x28 input."""
-    import cv2
-    from PIL import Image
-
     from model.dense_file import read_dense_network
-    from model.inference import predict_probabilities
     from model.storage import ModelStore
-    from utils.image_io import decode_image
-    from utils.preprocess import preprocess_digit
 
     network = read_dense_network(ModelStore().get("default").path)
-    half_pixel = np.float32([[1, 0, 0.5], [0, 1, 0.5]])
-    changes: dict[str, list[tuple[bool, float, float, float]]] = {str(side): [] for side in sides}
-    changes["full size, paper moved half a pixel"] = []
+    changes: dict[str, list[tuple[bool, float, float, float]]] = {str(side): [] for side in sides} | {SHIFTED: []}
     for fmt in ("PNG", "JPEG"):
         for digit in DIGIT_STROKES:
             for size in (0.04, 0.1, 0.3, 0.9):
                 for stroke in (0.03, 0.08, 0.15):
                     paper = photo_of_digit(width, height, digit, size, stroke)
-                    data = encode(Image.fromarray(paper), fmt, **({"quality": 90} if fmt == "JPEG" else {}))
-                    full = preprocess_digit(decode_image(data, long_side=None))
-                    moved = cv2.warpAffine(paper, half_pixel, (width, height), borderMode=cv2.BORDER_REPLICATE)
-                    others = {str(side): preprocess_digit(decode_image(data, long_side=side)) for side in sides}
-                    others["full size, paper moved half a pixel"] = preprocess_digit(moved)
-                    p_full = predict_probabilities(network, full)
-                    for key, other in others.items():
-                        p_other = predict_probabilities(network, other)
-                        changes[key].append(
-                            (
-                                int(p_other.argmax()) != int(p_full.argmax()),
-                                float(np.abs(p_other - p_full).max()),
-                                float(np.abs(other - full).mean()),
-                                float(np.abs(other - full).max()),
-                            )
-                        )
-    count = len(next(iter(changes.values())))
+                    for key, change in changes_of_one(network, paper, fmt, sides).items():
+                        changes[key].append(change)
+    count = len(changes[SHIFTED])
     print(f"\n{count} drawings on {width}x{height} paper, compared with their full-size decode:\n")
-    print("| decoded at long side | classes changed | largest probability change | 28x28 mean abs change (median / max) | 28x28 max abs change (max) |")
-    print("| --- | --- | --- | --- | --- |")
+    header = ["decoded at long side", "classes changed", "largest probability change",
+              "28x28 mean abs change (median / max)", "28x28 max abs change (max)"]  # fmt: skip
+    print(table_row(*header))
+    print(table_row(*["---"] * len(header)))
     for key, rows in changes.items():
-        changed, prob, mean, peak = (np.array(column) for column in zip(*rows))
-        print(
-            f"| {key} | {int(changed.sum())} | {prob.max():.4f} | {np.median(mean):.3f} / {mean.max():.3f} | {peak.max():.2f} |"
+        changed, prob, mean, peak = (np.array(column) for column in zip(*rows, strict=True))
+        median_mean = f"{np.median(mean):.3f} / {mean.max():.3f}"
+        print(table_row(key, int(changed.sum()), f"{prob.max():.4f}", median_mean, f"{peak.max():.2f}"))
+
+
+def changes_of_one(
+    network, paper: np.ndarray, fmt: str, sides: list[int]
+) -> dict[str, tuple[bool, float, float, float]]:
+    """(class changed, largest probability change, mean and max change of the 28x28) per long side, and shifted."""
+    import cv2
+    from PIL import Image
+
+    from model.inference import predict_probabilities
+    from utils.image_io import decode_image
+    from utils.preprocess import preprocess_digit
+
+    data = encode(Image.fromarray(paper), fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+    full = preprocess_digit(decode_image(data, long_side=None))
+    height, width = paper.shape
+    moved = cv2.warpAffine(
+        paper, np.float32([[1, 0, 0.5], [0, 1, 0.5]]), (width, height), borderMode=cv2.BORDER_REPLICATE
+    )
+    others = {str(side): preprocess_digit(decode_image(data, long_side=side)) for side in sides}
+    others[SHIFTED] = preprocess_digit(moved)
+    p_full = predict_probabilities(network, full)
+    changes = {}
+    for key, other in others.items():
+        p_other = predict_probabilities(network, other)
+        difference = np.abs(other - full)
+        changed = int(p_other.argmax()) != int(p_full.argmax())
+        changes[key] = (
+            changed,
+            float(np.abs(p_other - p_full).max()),
+            float(difference.mean()),
+            float(difference.max()),
         )
+    return changes
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from ui.charts import (
 from ui.resources import model_store, raw_mnist, training_queue
 from ui.shell import ensure_app_navigation, session_connected
 from ui.visual import digit_table, thumbnail
-from ui.widgets import settings_ui
+from ui.widgets import settings_link, settings_ui
 from utils.errors import LabError, MnistError
 from utils.preprocess import mnist_as_trained
 
@@ -87,15 +87,14 @@ def gradient_flow_view(snapshot: ProgressSnapshot, config: TrainingConfig) -> No
             "to the input; a sigmoid's slope is at most 0.25, so in deep sigmoid networks the first layers "
             "barely learn (vanishing gradients). ReLU's slope is 1 where it is active."
         )
-    norm_col, ratio_col = st.columns(2)
     curve = snapshot.gradient_curve()
-    norm_col.altair_chart(gradient_norm_lines(curve), width="stretch")
-    ratio_col.altair_chart(update_ratio_lines(curve), width="stretch")
+    st.altair_chart(gradient_norm_lines(curve), width="stretch")
+    st.altair_chart(update_ratio_lines(curve), width="stretch")
     what = "dead" if config.activation == "relu" else "saturated"
     st.altair_chart(unit_share_bars(snapshot.unit_shares(), what), width="stretch")
     st.caption(
-        f"Left: size of each layer's weight gradient. Right: how much one update changes the weights, with the "
-        f"1e-3 rule of thumb (dashed). Bars: units that are {what} on the probe digits "
+        f"Top: size of each layer's weight gradient. Middle: how much one update changes the weights, with the "
+        f"1e-3 rule of thumb (dashed). Bars: units that are {what} on 256 training digits "
         + ("(output 0 for every digit: they cannot learn)." if what == "dead" else "(stuck near their limits).")
     )
 
@@ -158,6 +157,12 @@ with settings:
         st.caption("Plain gradient descent learns slowly at small rates: try 0.03-0.3.")
     name = st.text_input("Model name", placeholder=f"mlp-{config.architecture}", max_chars=64, key="model_name")
     pressed = st.button("Train", type="primary", icon=":material/play_arrow:", disabled=busy, width="stretch")
+    with st.popover("Copy link", icon=":material/link:", width="stretch"):
+        st.code(settings_link(), language=None, wrap_lines=True)
+        st.caption(
+            "This link opens the Train page with these settings (copy it with the button at the right). "
+            "For a lesson, add `&hide=lr,optimizer` (any setting names) to hide those controls."
+        )
     if (pressed or st.session_state.pop("start_requested", False)) and not busy:
         job = start_training(config, name)
         if job is not None:

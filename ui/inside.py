@@ -114,11 +114,15 @@ def neuron_view(network: DenseNetwork, kept: Trace) -> None:
     steps = calculation(parts, k=4)
     if layer == 0:
         limit = float(np.abs(parts.terms).max()) or 1.0
-        st.image(enlarge(diverging(parts.image, limit), 6), caption="pixel x weight for this unit", width=168)
+        st.image(
+            enlarge(diverging(parts.image, limit), 8),
+            caption="pixel x weight for this unit: red adds to z, blue takes away",
+            width=224,
+        )
     source = "pixel" if layer == 0 else f"h{layer}"
     terms = " + ".join(
         f"\\underbrace{{{x:.2f} \\times {w:+.2f}}}_{{{source}_{{{i}}}}}"
-        for i, x, w in zip(steps.indices, steps.inputs, steps.weights, strict=True)
+        for i, x, w, _ in steps.largest
     )
     st.latex(
         f"z = {terms} + \\underbrace{{{steps.rest:+.2f}}}_{{\\text{{other {steps.rest_count}}}}} "
@@ -161,9 +165,10 @@ def attribution_view(network: DenseNetwork, kept: Trace) -> None:
     result = integrated_gradients(network, kept.inputs, predicted, versus)
     limit = float(np.abs(result.attribution).max()) or 1.0
     st.image(
-        enlarge(diverging(result.attribution.reshape(28, 28), limit), 6),
-        caption=f"red: pixels that made it {predicted}" + (f" rather than {versus}" if versus is not None else ""),
-        width=168,
+        enlarge(diverging(result.attribution.reshape(28, 28), limit), 8),
+        caption=f"red: pixels that made it {predicted}" + (f" rather than {versus}" if versus is not None else "")
+        + "; blue: pixels that pulled the other way",
+        width=224,
     )
     what = f"z_{predicted}" + (f" - z_{versus}" if versus is not None else "")
     st.markdown(
