@@ -24,7 +24,7 @@ def app(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_LAB_MAX_TEST", "300")
     test = AppTest.from_file(APP, default_timeout=60)
     yield test
-    job = test.session_state["training_job"] if "training_job" in test.session_state else None
+    job = test.session_state.get("training_job")
     if job is not None:  # never leave a training behind for the next test
         job.stop()
         job.join(timeout=60)

@@ -24,7 +24,12 @@ def training_curves(batches: pd.DataFrame, epochs: pd.DataFrame, metric: str) ->
         range=["#93c5fd", "#1d4ed8", "#f97316"],
     )
     if metric == "loss":  # falls over orders of magnitude: log scale, round ticks
-        y = alt.Y("loss:Q", title=f"{METRIC_TITLES[metric]}, log scale", scale=alt.Scale(type="log"), axis=alt.Axis(values=LOSS_TICKS))
+        y = alt.Y(
+            "loss:Q",
+            title=f"{METRIC_TITLES[metric]}, log scale",
+            scale=alt.Scale(type="log"),
+            axis=alt.Axis(values=LOSS_TICKS),
+        )
     else:
         y = alt.Y(f"{metric}:Q", title=METRIC_TITLES[metric], scale=alt.Scale(zero=False))
     base = alt.Chart(data).encode(

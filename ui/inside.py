@@ -120,10 +120,7 @@ def neuron_view(network: DenseNetwork, kept: Trace) -> None:
             width=224,
         )
     source = "pixel" if layer == 0 else f"h{layer}"
-    terms = " + ".join(
-        f"\\underbrace{{{x:.2f} \\times {w:+.2f}}}_{{{source}_{{{i}}}}}"
-        for i, x, w, _ in steps.largest
-    )
+    terms = " + ".join(f"\\underbrace{{{x:.2f} \\times {w:+.2f}}}_{{{source}_{{{i}}}}}" for i, x, w, _ in steps.largest)
     st.latex(
         f"z = {terms} + \\underbrace{{{steps.rest:+.2f}}}_{{\\text{{other {steps.rest_count}}}}} "
         f"+ \\underbrace{{{steps.bias:+.2f}}}_{{b}} = {steps.z:.3f}"
@@ -166,7 +163,8 @@ def attribution_view(network: DenseNetwork, kept: Trace) -> None:
     limit = float(np.abs(result.attribution).max()) or 1.0
     st.image(
         enlarge(diverging(result.attribution.reshape(28, 28), limit), 8),
-        caption=f"red: pixels that made it {predicted}" + (f" rather than {versus}" if versus is not None else "")
+        caption=f"red: pixels that made it {predicted}"
+        + (f" rather than {versus}" if versus is not None else "")
         + "; blue: pixels that pulled the other way",
         width=224,
     )
