@@ -157,3 +157,35 @@ def test_home_and_explore_never_import_tensorflow():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
     assert done.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_settings_come_from_the_link_and_go_back_into_it(app):
+    for key, value in {"layers": "5", "units": "128", "activation": "sigmoid", "optimizer": "sgd", "lr": "0.1"}.items():
+        app.query_params[key] = value
+    open_page(app, "train")
+    assert app.expander[1].label.startswith("Network: 784-128-128-128-128-128-10")
+    assert app.selectbox(key="optimizer").value == "sgd" and app.radio(key="activation").value == "sigmoid"
+    app.slider(key="epochs").set_value(3).run()
+    assert app.query_params["epochs"] == "3"
+    assert "units" in app.query_params and "dropout" not in app.query_params  # defaults stay out of the link
+
+
+def test_a_link_outside_the_limits_is_refused_with_a_message_and_defaults_kept(app):
+    app.query_params["layers"] = "80"
+    app.query_params["optimizer"] = "lbfgs"
+    app.query_params["units"] = "100"  # within the limits but not one of the page's steps
+    open_page(app, "train")
+    warnings = " ".join(warning.value for warning in app.warning)
+    assert "hidden_layers must be between 1 and 8" in warnings and "optimizer must be one of" in warnings
+    assert "units='100'" in warnings
+    assert app.expander[1].label.startswith("Network: 784-512-512-10")
+
+
+def test_a_lesson_link_hides_the_named_controls(app):
+    app.query_params["hide"] = "lr,optimizer,schedule"
+    app.query_params["optimizer"] = "sgd"
+    open_page(app, "train")
+    keys = {widget.key for widget in [*app.slider, *app.select_slider, *app.selectbox, *app.radio]}
+    assert {"lr", "optimizer", "schedule"}.isdisjoint(keys) and {"layers", "activation"} <= keys
+    button(app, "Train").click().run()
+    assert app.session_state["training_job"].config.optimizer == "sgd"  # hidden, yet taken from the link
