@@ -350,11 +350,12 @@ def contact_sheet(sets: list[WriterSet], path: Path) -> None:
 class Outcome:
     writer: str
     role: str
-    error_before: float
+    seed: int
+    error_before: float  # on the writer's other drawings
     error_after: float
     mnist_before: float
     mnist_after: float
-    yours_before: float | None
+    yours_before: float | None  # the method's own held-out score (a few drawings)
     yours_after: float | None
     seconds: float
     epochs: int
@@ -372,49 +373,58 @@ def run_writer(parent, base, ws: WriterSet, options, mnist) -> Outcome:
     before = error(parent, ws.score_x, ws.score_y)
     result = teach(parent, base, ws.teach, options, mnist=mnist)
     return Outcome(
-        ws.writer.name, ws.writer.role, before, error(result.network, ws.score_x, ws.score_y),
+        ws.writer.name, ws.writer.role, options.seed, before, error(result.network, ws.score_x, ws.score_y),
         result.mnist_before, result.mnist_after, result.yours_before, result.yours_after,
         round(result.seconds, 2), result.epochs,
     )  # fmt: skip
 
 
 def summarise(outcomes: list[Outcome]) -> dict[str, float]:
-    before = statistics.mean(o.error_before for o in outcomes)
-    after = statistics.mean(o.error_after for o in outcomes)
+    """Means per writer first (over seeds), then over writers; the MNIST drop over every run."""
+    writers = sorted({o.writer for o in outcomes})
+
+    def per_writer(value: Callable[[Outcome], float]) -> float:
+        return statistics.mean(statistics.mean(value(o) for o in outcomes if o.writer == w) for w in writers)
+
+    before, after = per_writer(lambda o: o.error_before), per_writer(lambda o: o.error_after)
     drops = [o.mnist_before - o.mnist_after for o in outcomes]
     return {
-        "writers": len(outcomes),
+        "writers": len(writers),
+        "runs": len(outcomes),
         "error_before": round(before, 4),
         "error_after": round(after, 4),
         "after_over_before": round(after / before, 3) if before else math.nan,
         "mnist_drop_mean_points": round(100 * statistics.mean(drops), 3),
         "mnist_drop_max_points": round(100 * max(drops), 3),
+        "epochs_median": statistics.median(o.epochs for o in outcomes),
         "seconds_median": round(statistics.median(o.seconds for o in outcomes), 2),
     }
 
 
-def run_variant(label: str, parent, base, sets: list[WriterSet], options, mnist) -> dict:
-    outcomes = [run_writer(parent, base, ws, options, mnist) for ws in sets]
-    report = {"variant": label, "outcomes": [o.__dict__ for o in outcomes]}
+def run_variant(label: str, parent, base, sets: list[WriterSet], options, mnist, seeds: int) -> dict:
+    outcomes = [
+        run_writer(parent, base, ws, replace(options, seed=seed), mnist) for seed in range(seeds) for ws in sets
+    ]
+    report: dict = {"variant": label}
     for role in ("tuning", "report"):
         chosen = [o for o in outcomes if o.role == role]
         if chosen:
             report[role] = summarise(chosen)
-    report["all"] = summarise(outcomes)
-    print(json.dumps({k: v for k, v in report.items() if k != "outcomes"}), flush=True)
+    print(json.dumps(report), flush=True)
     for o in outcomes:
         print(
-            f"  {o.writer:16} error {o.error_before:6.1%} -> {o.error_after:6.1%}   "
-            f"MNIST {o.mnist_before:.2%} -> {o.mnist_after:.2%}   {o.epochs} epochs {o.seconds:.1f} s",
+            f"  {o.writer:16} seed {o.seed}  error {o.error_before:6.1%} -> {o.error_after:6.1%}   "
+            f"MNIST {o.mnist_before:.2%} -> {o.mnist_after:.2%}   {o.epochs:2} epochs {o.seconds:4.1f} s",
             flush=True,
         )
-    return report
+    return {**report, "outcomes": [o.__dict__ for o in outcomes]}
 
 
 # -- the command line end to end ----------------------------------------------------
 
 
 def write_digit_folder(drawings: list[Drawing], folder: Path) -> None:
+    """The drawings as ``folder/<digit>/NNN.png``, the layout ``python -m model learn`` reads."""
     for index, drawing in enumerate(drawings):
         (folder / str(drawing.label)).mkdir(parents=True, exist_ok=True)
         (folder / str(drawing.label) / f"{index:03d}.png").write_bytes(drawing.png)
@@ -450,19 +460,20 @@ VARIANTS = {
     "no-replay": {"replay": False},
     "last-layer-only": {"last_layer_only": True},
 }
+FIRST_GUESS = {"learning_rate_factor": 0.1, "replay_ratio": 4.0, "batch_size": 64}  # the research notes' numbers
 
 
-def sweep_grid(base_options) -> list[tuple[str, object]]:
-    """Knob settings tried on the tuning writers (one knob at a time around the default)."""
-    grid = [("default", base_options)]
+def sweep_grid(chosen) -> list[tuple[str, object]]:
+    """What was tried on the tuning writers: the first guess, the choice, and one knob at a time around it."""
+    grid = [("first guess " + json.dumps(FIRST_GUESS), replace(chosen, **FIRST_GUESS)), ("chosen", chosen)]
     for name, values in {
-        "learning_rate_factor": (0.03, 0.3, 1.0),
-        "copies": (4, 32),
-        "replay_ratio": (1.0, 2.0, 8.0),
+        "learning_rate_factor": (0.1, 1.0),
+        "replay_ratio": (4.0, 16.0),
+        "copies": (8, 32),
+        "batch_size": (64,),
         "patience": (1, 6),
-        "max_epochs": (10, 40),
     }.items():
-        grid += [(f"{name}={value}", replace(base_options, **{name: value})) for value in values]
+        grid += [(f"{name}={value}", replace(chosen, **{name: value})) for value in values]
     return grid
 
 
@@ -470,7 +481,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="default", help="base model (default: the pretrained one)")
     parser.add_argument("--writers", default=",".join(w.name for w in WRITERS))
+    parser.add_argument("--hands", default="own", choices=("own", "many"), help="see writer_canvases")
     parser.add_argument("--score-per-digit", type=int, default=SCORE_PER_DIGIT)
+    parser.add_argument("--seeds", type=int, default=1, help="teach each writer with seeds 0..N-1")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--cli-runs", type=int, default=3, help="timed `python -m model learn` runs (0: none)")
     parser.add_argument("--sweep", action="store_true", help="the knob search, on the tuning writers")
@@ -482,30 +495,28 @@ def main(argv: list[str] | None = None) -> int:
     from model.storage import ModelStore
 
     store = ModelStore(tempfile.mkdtemp(prefix="handwriting-models-"))
-    base = store.resolve(args.model)
-    parent = store.load(args.model)
+    base, parent = store.resolve(args.model), store.load(args.model)
     names = [name for name in args.writers.split(",") if name]
     if args.sweep:
         names = [w.name for w in WRITERS if w.role == "tuning" and w.name in names]
     started = time.perf_counter()
-    sets = build_writer_sets(names, base.metadata.preprocessing, args.score_per_digit)
-    print(f"built {len(sets)} writers in {time.perf_counter() - started:.1f} s", flush=True)
+    sets = build_writer_sets(names, base.metadata.preprocessing, args.score_per_digit, args.hands)
+    print(f"built {len(sets)} writers ({args.hands} hands) in {time.perf_counter() - started:.1f} s", flush=True)
     if args.sheet:
         contact_sheet(sets, args.sheet)
     options = TeachOptions()
     mnist = mnist_reference(base.metadata.preprocessing, options)
-    results: dict = {"options": options_summary(options), "variants": [], "sweep": [], "cli": []}
+    results: dict = {"options": options_summary(options), "hands": args.hands, "variants": [], "cli": []}
     if args.sweep:
-        for label, tried in sweep_grid(options):
-            results["sweep"].append(run_variant(label, parent, base, sets, tried, mnist))
+        grid = sweep_grid(options)
     else:
-        for label in [v for v in args.variants.split(",") if v]:
-            tried = replace(options, **VARIANTS[label])
-            results["variants"].append(run_variant(label, parent, base, sets, tried, mnist))
-        if args.cli_runs:
-            results["cli"] = time_cli(sets[0].teach, args.cli_runs)
-            walls = [t["wall_s"] for t in results["cli"]]
-            print(f"`python -m model learn` of 30 drawings: median {statistics.median(walls):.1f} s wall", flush=True)
+        grid = [(label, replace(options, **VARIANTS[label])) for label in args.variants.split(",") if label]
+    for label, tried in grid:
+        results["variants"].append(run_variant(label, parent, base, sets, tried, mnist, args.seeds))
+    if args.cli_runs and not args.sweep:
+        results["cli"] = time_cli(sets[0].teach, args.cli_runs)
+        walls = sorted(t["wall_s"] for t in results["cli"])
+        print(f"`python -m model learn` of 30 drawings: wall {walls}, median {statistics.median(walls):.1f} s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str))
     return 0

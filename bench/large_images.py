@@ -1,11 +1,13 @@
 """The heaviest images the app accepts, through decode + preprocessing + prediction: seconds and peak memory.
 
 Issue 11: a valid 40-megapixel PNG took 10 s and 2.3 GB in ``python -m model predict``.
-This writes worst-case *accepted* images (at most ``MAX_IMAGE_PIXELS`` pixels and
-``MAX_FILE_BYTES`` bytes: flat 40 MP PNGs, PNGs and JPEGs filled with noise up to the
-byte cap, progressive JPEG, 16-bit PNG, float TIFF, GIF; each with a 7 drawn on it) to a
-temporary folder, then classifies each in a fresh process ``--repeats`` times,
-interleaved, with two decoders:
+This writes worst-case *accepted* images to a temporary folder: at most
+``MAX_IMAGE_PIXELS`` pixels and ``MAX_FILE_BYTES`` bytes, all 7745x5163 = 39.99 MP, each
+with a 7 drawn on it: a flat PNG; RGBA PNGs (plain and Adam7-interlaced) and a 16-bit
+PNG with binary noise up to 97 % of the byte cap; baseline and progressive 4:4:4 JPEGs
+and a lossy WebP full of grain, at the highest quality that fits; a float TIFF; a GIF.
+Then it classifies each in a fresh process ``--repeats`` times, interleaved, with two
+decoders:
 
 - old: the decoding before issue 11 (full size, then preprocessing at full size), kept
   here as the baseline;
@@ -21,7 +23,7 @@ on 12 MP canvases (5 digits, 4 sizes, 3 stroke widths, PNG and JPEG) are classif
 a full-size and from a reduced decode for each ``--sides`` long side, against the change
 a half-pixel shift of the paper makes at full size.
 
-    python -m bench.large_images [--repeats 3] [--only png-rgb-digit,jpeg-progressive]
+    python -m bench.large_images [--repeats 3] [--only png-rgb-digit,jpeg-progressive-noise]
     python -m bench.large_images --equivalence [--sides 400,600,800,1000,1200,1500]
 """
 
@@ -158,6 +160,21 @@ def jpeg_noise(cap: int, progressive: bool) -> bytes:
     return best
 
 
+def webp_noise(cap: int) -> bytes:
+    """Lossy WebP has no scaled decoding in Pillow: the whole 40 MP is decoded (the JPEG's grain, q90)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    canvas = np.full((HEIGHT, WIDTH, 3), 235, np.int16)
+    canvas += rng.normal(0, 6, (HEIGHT, WIDTH, 1)).astype(np.int16)
+    image = Image.fromarray(draw_seven(canvas.clip(0, 255).astype(np.uint8), (20, 20, 20)))
+    for quality in (90, 80, 70):  # an encode takes 10 s: no bisection
+        data = encode(image, "WEBP", quality=quality)
+        if len(data) <= MARGIN * cap:
+            return data
+    return data
+
+
 def tiff_float_digit() -> bytes:
     from PIL import Image
 
@@ -180,6 +197,7 @@ def image_makers(cap: int) -> dict[str, Callable[[], bytes]]:
         "png16-noise": lambda: png16_digit(cap),
         "jpeg-baseline-noise": lambda: jpeg_noise(cap, progressive=False),
         "jpeg-progressive-noise": lambda: jpeg_noise(cap, progressive=True),
+        "webp-noise": lambda: webp_noise(cap),
         "tiff-float-digit": tiff_float_digit,
         "gif-digit": gif_digit,
     }

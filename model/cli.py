@@ -59,6 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--versus", type=int, choices=range(10), metavar="DIGIT", help="attribute predicted minus this digit"
     )
     explain.add_argument("--json", action="store_true", help="one JSON object per file (see README)")
+
+    learn = commands.add_parser(
+        "learn", parents=[common], help="teach a copy of a model your own drawings (DIR/0/*.png ... DIR/9/*.png)"
+    )
+    learn.add_argument("folder", metavar="DIR", help="a folder with sub-folders 0 to 9 of digit images")
+    learn.add_argument("--model", help="saved model name or .keras path to start from (default: the active model)")
+    learn.add_argument("--name", help="name to save the taught copy under (default: <base>+mine)")
+    learn.add_argument("--no-replay", action="store_true", help="teach on the drawings only, without MNIST replay")
+    learn.add_argument("--last-layer-only", action="store_true", help="change only the output layer's weights")
+    learn.add_argument(
+        "--max-test", type=counted("--max-test", MAX_TEST_RANGE), help="score MNIST on the first N test images"
+    )
+    learn.add_argument("--json", action="store_true", help="one JSON object with the before/after scores")
     return parser
 
 
@@ -95,7 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         read_settings()  # a bad environment setting stops here, in one line
         store = ModelStore(args.models_dir)
-        commands = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "explain": run_explain}
+        commands = {
+            "train": run_train,
+            "evaluate": run_evaluate,
+            "predict": run_predict,
+            "explain": run_explain,
+            "learn": run_learn,
+        }
         return commands[args.command](args, store)
     except LabError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -252,3 +271,74 @@ def run_explain(args: argparse.Namespace, store: ModelStore) -> int:
                 flush=True,
             )
     return 0 if answered == len(args.files) else 1
+
+
+def run_learn(args: argparse.Namespace, store: ModelStore) -> int:
+    """Teach a copy of a model the drawings in DIR/0 ... DIR/9 and save it; the parent is never changed."""
+    from utils.drawings import DrawingsError, read_digit_folder
+
+    base = store.resolve(args.model)
+    name = store.check_new_name(args.name) if args.name else store.unique_name(f"{base.name}+mine")
+    store.check_writable()
+    drawings, problems = read_digit_folder(args.folder, base.metadata.preprocessing)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if not drawings:
+        raise DrawingsError(
+            f"{args.folder}: no usable drawing; put digit images in sub-folders named 0 to 9 "
+            f"(e.g. {os.path.join(args.folder, '7', 'a.png')})"
+        )
+
+    from model.events import EpochEvent, TrainingEvent
+    from model.finetune import TeachOptions, teach_saved
+
+    options = TeachOptions(
+        replay=not args.no_replay, last_layer_only=args.last_layer_only, mnist_test_size=args.max_test
+    )
+
+    def report(event: TrainingEvent) -> None:
+        if isinstance(event, EpochEvent) and not args.json:
+            print(
+                f"epoch {event.epoch + 1:>3}/{event.epochs}  loss {event.loss:.4f}  acc {event.accuracy:.2%}",
+                flush=True,
+            )
+
+    if not args.json:
+        print(f"teaching {base.name!r} {len(drawings)} drawing(s) from {args.folder}", flush=True)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # first Ctrl-C: stop after this batch
+    try:
+        result = teach_saved(store, args.model, drawings, options, [report], stop)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if result.status == "diverged":
+        print(f"error: {result.message}", file=sys.stderr)
+        return 1
+    info = store.save(result.network, name, result.metadata)
+    blocked = result.blocked
+    if blocked and any(known.name == base.name for known in store.list()):
+        store.set_active(base.name)  # saved for a look, but it does not answer in the parent's place
+        print(f"warning: {blocked}", file=sys.stderr)
+    held = {"before": result.yours_before, "after": result.yours_after} if result.held_out else None
+    if args.json:
+        record = {
+            "name": info.name,
+            "base": base.name,
+            "examples": result.examples,
+            "held_out": result.held_out,
+            "seconds": round(result.seconds, 3),
+            "mnist": {"before": result.mnist_before, "after": result.mnist_after},
+            "yours": held,
+            "active": store.active().name == info.name,
+        }
+        print(json.dumps(record), flush=True)
+        return 0
+    print(result.message)
+    if held is not None:
+        print(
+            f"your {result.held_out} held-out drawing(s): {held['before']:.0%} right before, {held['after']:.0%} after"
+        )
+    else:
+        print("too few drawings to hold any out for an honest before/after score")
+    print(f"saved as {info.name!r} in {info.path.parent}")
+    return 0

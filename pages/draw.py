@@ -12,6 +12,7 @@ from ui.shell import ensure_app_navigation
 from ui.visual import displayable, pixel_grid
 from ui.widgets import model_picker_ui
 from utils.canvas_checks import canvas_problem
+from utils.canvas_render import render_strokes
 from utils.errors import LabError
 from utils.image_io import MAX_IMAGE_PIXELS, decode_image
 from utils.preprocess import preprocess_digit, recipe_for
@@ -53,12 +54,21 @@ def show_prediction(image: np.ndarray | None, empty_prompt: str) -> np.ndarray |
     return digit
 
 
+def restart_canvas(strokes: list[dict]) -> None:
+    """A fresh canvas holding ``strokes`` (none: cleared); the canvas cannot be changed in place."""
+    st.session_state["canvas_start"] = (
+        {"version": "7.4.0", "objects": strokes, "background": "#000000"} if strokes else None
+    )
+    st.session_state["canvas_version"] = st.session_state.get("canvas_version", 0) + 1
+    st.rerun(scope="fragment")
+
+
 @st.fragment
 def drawing_area() -> None:
     """Only this part reruns on every stroke, so the answer comes back fast."""
     canvas_col, answer_col = st.columns([1, 1])
     with canvas_col:
-        st.space("small")  # room for the canvas toolbar, which floats above the canvas
+        st.space("small")  # room for the canvas' own toolbar, which floats above it on mouse hover
         result = st_canvas(
             stroke_width=st.session_state.get("stroke_width", 20),
             stroke_color="#FFFFFF",
@@ -66,23 +76,28 @@ def drawing_area() -> None:
             height=CANVAS_SIDE,
             width=CANVAS_SIDE,
             drawing_mode="freedraw",
+            initial_drawing=st.session_state.get("canvas_start"),
             return_image_data=True,
-            key="canvas",
+            key=f"canvas-{st.session_state.get('canvas_version', 0)}",
         )
+        strokes = [item for item in (result.json_data or {}).get("objects", []) if item.get("type") == "Path"]
+        image = result.image_data
+        if image is None and strokes:  # rebuilt after an undo: the canvas sends its strokes, not their picture
+            image = render_strokes(strokes, CANVAS_SIDE)
+        undo_col, clear_col = st.columns(2)
+        if undo_col.button("Undo stroke", icon=":material/undo:", disabled=not strokes, width="stretch"):
+            restart_canvas(strokes[:-1])
+        if clear_col.button("Clear drawing", icon=":material/delete:", disabled=not strokes, width="stretch"):
+            restart_canvas([])
         st.slider("Stroke width", 6, 40, 20, key="stroke_width", persist_state="session")
-        st.caption(
-            "Draw one digit, large and centred or not: the network's input is made the way MNIST's was. "
-            "Undo and clear are in the canvas toolbar."
-        )
+        st.caption("Draw one digit, large and centred or not: the network's input is made the way MNIST's was.")
     digit = None
     with answer_col:
-        problem = canvas_problem(result.image_data) if result.image_data is not None else None
+        problem = canvas_problem(image) if image is not None else None
         if problem is not None:
             st.warning(problem.message, icon=":material/draw:")
         if problem is None or not problem.blocks_prediction:
-            digit = show_prediction(
-                result.image_data, "Draw a digit (0-9) in the black box and the network will guess it."
-            )
+            digit = show_prediction(image, "Draw a digit (0-9) in the black box and the network will guess it.")
     if digit is not None:
         inside_network_ui(network, digit)
 

@@ -75,6 +75,7 @@ def test_train_sliders_at_their_extremes(app):
     assert not app.exception and app.expander[1].label.startswith("Network: 784-8-10 — 6,370 parameters")
 
 
+@pytest.mark.slow
 def test_augment_switch_and_schedule_are_trained_with(app):
     open_page(app, "train")
     assert not app.toggle(key="augment").value and not app.get("image")
@@ -94,6 +95,7 @@ def test_augment_switch_and_schedule_are_trained_with(app):
     app.session_state["training_job"].stop()
 
 
+@pytest.mark.slow
 def test_train_flow_trains_saves_and_shows_results(app):
     open_page(app, "train")
     app.slider(key="layers").set_value(1).run()

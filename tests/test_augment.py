@@ -127,6 +127,7 @@ def test_preview_gives_copies_of_each_digit(digits):
     assert not np.allclose(examples[:, 0], examples[:, 1])
 
 
+@pytest.mark.slow
 def test_augmented_training_saves_a_plain_network(small_splits):
     config = TrainingConfig(hidden_layers=1, units=32, epochs=2, augment=True, optimizer="adam")
     result = train(config, small_splits.limit(2000, 500))

@@ -35,6 +35,7 @@ print(json.dumps({"backend": keras.backend.backend(), "status": result.status, "
 """
 
 
+@pytest.mark.slow
 def test_training_runs_on_the_jax_backend(tmp_path):
     if importlib.util.find_spec("jax") is None:
         if os.environ.get("CI"):

@@ -39,6 +39,7 @@ def images(tmp_path_factory, mnist_raw):
     return paths
 
 
+@pytest.mark.slow
 def test_train_then_evaluate_then_predict(tmp_path, images):
     models = tmp_path / "models"
     trained = run_cli(
@@ -89,6 +90,7 @@ def test_predict_json_blank_and_unreadable(tmp_path, images):
     assert abs(sum(by_file["digit7.png"]["probabilities"]) - 1) < 1e-4
 
 
+@pytest.mark.slow
 def test_bad_arguments_exit_with_a_message(tmp_path):
     done = run_cli("train", "--layers", "9", models_dir=tmp_path)
     assert done.returncode == 2 and "hidden_layers must be between 1 and 8" in done.stderr

@@ -27,6 +27,7 @@ print("RESULT", json.dumps({"replicas": strategy.num_replicas_in_sync, "accuracy
 """
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_trains_across_two_logical_devices():
     env = {**os.environ, "MNIST_LAB_STRATEGY": "mirrored"}
     done = subprocess.run([sys.executable, "-c", TWO_CPUS], cwd=PROJECT_ROOT, env=env, capture_output=True,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import PROJECT_ROOT
 
 SCRIPT = """
@@ -22,12 +24,14 @@ print(gc.collect() >= 2)  # garbage made afterwards is still collected
 """
 
 
+@pytest.mark.slow
 def test_keras_objects_are_frozen_and_new_garbage_is_still_collected():
     done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "True"
 
 
+@pytest.mark.slow
 def test_the_app_freezes_after_a_page_imports_keras():
     script = (
         "import gc\n"

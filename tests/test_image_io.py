@@ -90,6 +90,7 @@ def test_huge_image_is_refused_before_decoding():
         decode_image(data)
 
 
+@pytest.mark.filterwarnings("ignore:Tag data larger than file")  # Pillow's TIFF reader says so, then goes on
 def test_corrupted_files_give_an_image_error_or_an_image():
     """Random byte flips in every format: a message or an array, never another exception."""
     rng = np.random.default_rng(0)
@@ -261,6 +262,18 @@ def test_large_images_are_reduced_keeping_the_output_contract(mode, channels, dt
     assert decoded.dtype == dtype and decoded.flags.c_contiguous
     full = decode_image(_encode(image, fmt), long_side=None)
     assert full.shape[:2] == (400, 602)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "LA"])
+def test_reducing_in_bands_equals_reducing_at_once(mode, monkeypatch):
+    """Bands only bound the memory (RGBA: no full-size premultiplied copy); the pixels are Pillow's reduce()."""
+    rng = np.random.default_rng(2)
+    image = Image.fromarray(rng.integers(0, 255, (203, 301, 4), np.uint8), "RGBA").convert(mode)
+    reduced = image.reduce(5)  # Pillow's, the whole image at once
+    expected = np.asarray(reduced.convert("RGBA") if mode == "LA" else reduced)
+    monkeypatch.setattr(image_io, "_BAND_PIXELS", 301 * 7)  # bands of 5 rows: 41 of them, the last one partial
+    decoded = decode_image(_encode(image), long_side=60)
+    assert decoded.shape == expected.shape and np.array_equal(decoded, expected)
 
 
 def test_sixteen_bit_reduction_is_the_box_mean():

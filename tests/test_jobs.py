@@ -24,6 +24,7 @@ def broken_data(config: TrainingConfig) -> MnistSplits:
     raise FileNotFoundError("no MNIST here")
 
 
+@pytest.mark.slow
 def test_job_trains_saves_and_reports(store):
     job = TrainingJob(QUICK, "quick", store, TrainingQueue(1), small_data).start()
     job.join(timeout=120)
@@ -37,6 +38,7 @@ def test_job_trains_saves_and_reports(store):
     assert len(snapshot.batch_curve()) == 2 * 20  # 2,000 training images, 100 per batch, two epochs
 
 
+@pytest.mark.slow
 def test_stop_keeps_the_partly_trained_model(store):
     job = TrainingJob(LONG, "long", store, TrainingQueue(1), small_data).start()
     _wait_for(lambda: len(job.progress.snapshot().batches) >= 5)
@@ -46,6 +48,7 @@ def test_stop_keeps_the_partly_trained_model(store):
     assert job.outcome.epochs_completed < 100 and store.get("long").metadata.status == "stopped"
 
 
+@pytest.mark.slow
 def test_failures_in_the_worker_reach_the_page(store):
     job = TrainingJob(QUICK, "broken", store, TrainingQueue(1), broken_data).start()
     job.join(timeout=120)
@@ -53,6 +56,7 @@ def test_failures_in_the_worker_reach_the_page(store):
     assert [m.name for m in store.list()] == ["default"]
 
 
+@pytest.mark.slow
 def test_queue_runs_one_at_a_time_and_a_waiting_job_can_be_cancelled(store):
     slots = TrainingQueue(1)
     first = TrainingJob(LONG, "first", store, slots, small_data).start()
@@ -91,6 +95,7 @@ def _wait_for(condition, seconds: float = 60) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_a_store_that_cannot_save_fails_before_training(tmp_path):
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the models folder should be")
@@ -100,6 +105,7 @@ def test_a_store_that_cannot_save_fails_before_training(tmp_path):
     assert job.error.startswith("Not saved: models cannot be saved in") and not job.progress.snapshot().batches
 
 
+@pytest.mark.slow
 def test_a_job_whose_browser_left_is_stopped_and_its_model_kept(store):
     present = threading.Event()
     present.set()
@@ -112,6 +118,7 @@ def test_a_job_whose_browser_left_is_stopped_and_its_model_kept(store):
     assert store.get("left").metadata.status == "stopped"
 
 
+@pytest.mark.slow
 def test_a_waiting_job_whose_browser_left_leaves_the_queue(store):
     slots = TrainingQueue(1)
     running = TrainingJob(LONG, "first", store, slots, small_data).start()

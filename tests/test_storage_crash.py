@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from model.storage import ModelStore, load_network
 from tests.helpers import PROJECT_ROOT
 
@@ -27,6 +29,7 @@ for index in range(10_000):
 """
 
 
+@pytest.mark.slow
 def test_sigkill_during_saves_never_lists_a_broken_model(tmp_path):
     root, rng = tmp_path / "models", random.Random(1)
     completed = set()

@@ -15,6 +15,7 @@ from utils.errors import ConfigError
 QUICK = TrainingConfig(hidden_layers=1, units=128, epochs=3, batch_size=64, optimizer="adam", learning_rate=0.002)
 
 
+@pytest.mark.slow
 def test_short_training_learns_and_reports_batches_and_epochs(small_splits):
     events = []
     result = train(QUICK, small_splits, [events.append])  # its speed: bench/training_throughput.py
@@ -53,6 +54,7 @@ def test_cosine_schedule_falls_from_the_chosen_rate_to_zero_by_the_last_batch(sm
     assert float(result.model.optimizer.learning_rate) < 1e-6  # the schedule ran to its end, batch by batch
 
 
+@pytest.mark.slow
 def test_same_seed_same_result(small_splits):
     data = small_splits.limit(1500, 200)
     config = TrainingConfig(hidden_layers=2, units=32, epochs=2, batch_size=50, seed=7)
@@ -114,7 +116,9 @@ def test_nan_loss_stops_with_a_clear_message(small_splits):
     "config",
     [
         TrainingConfig(hidden_layers=1, units=8, epochs=1),  # every slider at its minimum
-        TrainingConfig(hidden_layers=8, units=2048, epochs=1, batch_size=256),  # the largest network: 31.0 M weights
+        pytest.param(  # the largest network: 31.0 M weights
+            TrainingConfig(hidden_layers=8, units=2048, epochs=1, batch_size=256), marks=pytest.mark.slow
+        ),
     ],
     ids=["1x8", "8x2048"],
 )
@@ -124,6 +128,7 @@ def test_slider_extremes_train(small_splits, config):
     assert result.model.count_params() == config.parameter_count
 
 
+@pytest.mark.slow
 def test_the_maximum_number_of_epochs_runs_to_the_end(small_splits):
     config = TrainingConfig(hidden_layers=1, units=16, epochs=100, batch_size=100)
     assert config.epochs == LIMITS["epochs"][1]

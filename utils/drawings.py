@@ -173,8 +173,8 @@ def drawings_to_zip(drawings: Sequence[Drawing]) -> bytes:
 class _Budget:
     """What a zip may still cost: decompressed bytes and decoded pixels, over all its members."""
 
-    bytes_left: int = MAX_TOTAL_BYTES
-    pixels_left: int = MAX_TOTAL_PIXELS
+    bytes_left: int
+    pixels_left: int
     exhausted: list[str] = field(default_factory=list)
 
 
@@ -191,7 +191,7 @@ def drawings_from_zip(data: bytes, preprocessing: str) -> tuple[list[Drawing], l
         problems: list[str] = []
         named = _member_paths(members, problems)
         manifest = _zip_manifest(archive, named, problems)
-        budget = _Budget()
+        budget = _Budget(MAX_TOTAL_BYTES, MAX_TOTAL_PIXELS)
         drawings = []
         for path, info in named.items():
             if path == MANIFEST:
@@ -352,6 +352,9 @@ def _image_pixels(data: bytes) -> int:
 
 
 def _zip_time(info: zipfile.ZipInfo) -> str:
+    """The member's date in the zip, or "" when it has none (zip's "no date" is 1980-01-01 00:00)."""
+    if tuple(info.date_time) <= (1980, 1, 1, 0, 0, 0):
+        return ""
     try:
         return datetime(*info.date_time).isoformat(timespec="seconds")
     except ValueError:

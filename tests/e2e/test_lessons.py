@@ -1,0 +1,76 @@
+"""In Chromium: the canvas' own Undo and Clear, the views inside the network, and a teacher's link."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from bench.appserver import draw_on_canvas
+from bench.strokes import ONE, ZERO
+from tests.e2e.helpers import APP_TIMEOUT, metric_value, no_exception, open_page, wait_idle
+
+pytestmark = pytest.mark.slow
+
+SEVEN_BAR = [[(0.25, 0.2), (0.75, 0.2)]]
+SEVEN_LEG = [[(0.75, 0.2), (0.45, 0.85)]]
+
+
+def prediction(page: Page) -> str:
+    expect(page.locator("[data-testid=stMetric]").filter(has_text="Prediction")).to_have_count(1, timeout=APP_TIMEOUT)
+    wait_idle(page)
+    return metric_value(page, "Prediction")
+
+
+def test_undo_and_clear_are_always_visible_buttons_that_work(page, server):
+    open_page(page, f"{server}/draw")
+    undo = page.get_by_role("button", name="Undo stroke")
+    clear = page.get_by_role("button", name="Clear drawing")
+    expect(undo).to_be_visible()
+    expect(clear).to_be_visible()
+    assert undo.bounding_box()["height"] >= 36  # large enough for a finger
+    draw_on_canvas(page, ONE)
+    assert prediction(page) == "1"
+    draw_on_canvas(page, ZERO)  # a ring around the 1: no longer a 1
+    expect(page.locator("[data-testid=stMetricValue]").filter(has_text="1")).to_have_count(0, timeout=APP_TIMEOUT)
+    undo.click()  # the ring goes, the 1 stays
+    expect(page.locator("[data-testid=stMetricValue]").filter(has_text="1")).to_have_count(1, timeout=APP_TIMEOUT)
+    clear.click()
+    expect(page.get_by_text("Draw a digit (0-9) in the black box")).to_be_visible(timeout=APP_TIMEOUT)
+    expect(page.locator("[data-testid=stMetric]")).to_have_count(0)
+    no_exception(page)
+
+
+def test_inside_views_answer_for_the_drawing(page, server):
+    open_page(page, f"{server}/draw")
+    draw_on_canvas(page, SEVEN_BAR + SEVEN_LEG)
+    assert prediction(page) == "7"
+    expect(page.get_by_text("Hidden layer 1: 512 relu units")).to_be_visible()
+    page.get_by_text("Why this digit", exact=True).click()
+    expect(page.get_by_text("Check:")).to_be_visible(timeout=APP_TIMEOUT)
+    check = page.locator("p").filter(has_text="Check:").first.inner_text()
+    assert float(check.rsplit("off by ", 1)[1].split("%")[0]) < 1.0
+    page.get_by_text("One neuron", exact=True).click()
+    expect(page.locator(".katex").first).to_be_visible(timeout=APP_TIMEOUT)
+    no_exception(page)
+
+
+def test_a_teachers_link_sets_and_hides_the_settings(page, server):
+    open_page(page, f"{server}/train?layers=5&units=128&activation=sigmoid&optimizer=sgd&lr=0.1&hide=lr,optimizer")
+    expect(page.get_by_text("Network: 784-128-128-128-128-128-10")).to_be_visible()
+    page.get_by_text("More settings").click()
+    expect(page.locator("[data-testid=stSlider]").filter(has_text="Learning rate")).to_have_count(0)
+    expect(page.get_by_text("Optimizer", exact=True)).to_have_count(0)
+    page.get_by_role("button", name="Copy link").click()
+    link = page.locator("[data-testid=stCode]").first.inner_text()
+    assert "layers=5" in link and "optimizer=sgd" in link and "hide=lr,optimizer" in link
+    fresh = page.context.browser.new_context().new_page()  # a student's fresh browser
+    open_page(fresh, link)
+    expect(fresh.get_by_text("Network: 784-128-128-128-128-128-10")).to_be_visible()
+    fresh.close()
+
+
+def test_a_link_with_values_out_of_range_keeps_the_defaults_and_says_so(page, server):
+    open_page(page, f"{server}/train?units=4096&epochs=abc")
+    expect(page.get_by_text("units must be between 8 and 2048")).to_be_visible()
+    expect(page.get_by_text("Network: 784-512-512-10")).to_be_visible()
+    no_exception(page)
