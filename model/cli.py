@@ -19,11 +19,14 @@ import numpy as np
 
 from model.config import SETTINGS, Setting, TrainingConfig
 from model.events import LayerStatsEvent, layer_name
+from model.quiet import native_log_filtered
 from model.storage import ModelLoadError, ModelStore, load_for_inference
 from utils.errors import LabError, SettingsError
 from utils.settings import MAX_TEST_RANGE, MAX_TRAIN_RANGE, read_settings, whole_number
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
+os.environ.setdefault(
+    "TF_CPP_MIN_LOG_LEVEL", "3"
+)  # keep TensorFlow's start-up chatter (and CUDA errors on a CPU) off the terminal
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "explain": run_explain,
             "learn": run_learn,
         }
-        return commands[args.command](args, store)
+        with native_log_filtered():  # TensorFlow's native start-up lines, for train and learn
+            return commands[args.command](args, store)
     except LabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -56,7 +56,8 @@ class TeachOptions:
     replay: bool = True  # off: "teach on my drawings only", to watch the network forget MNIST
     last_layer_only: bool = False  # freeze every layer but the output layer
     learning_rate_factor: float = 0.3  # times the parent's training rate
-    copies: int = 16  # distorted views of each drawing per epoch
+    copies: int = 16  # distorted views of each drawing per epoch...
+    max_views: int = 4096  # ...but no more than this many views an epoch (each drawing at least once)
     replay_ratio: float = 8.0  # MNIST images per drawing view
     max_epochs: int = 20
     patience: int = 3  # epochs without improvement before stopping
@@ -71,6 +72,7 @@ class TeachOptions:
         checks = {
             "learning_rate_factor": 0 < self.learning_rate_factor <= 10,
             "copies": 1 <= self.copies <= 1000,
+            "max_views": 1 <= self.max_views <= 1_000_000,
             "replay_ratio": 0 <= self.replay_ratio <= 100,
             "max_epochs": 1 <= self.max_epochs <= 1000,
             "patience": 1 <= self.patience <= 1000,
@@ -161,7 +163,7 @@ def mnist_drop_blocks_activation(before: float, after: float, limit: float = MNI
     return (
         f"MNIST accuracy fell from {before:.2%} to {after:.2%} ({drop * 100:.2f} points, more than the "
         f"{limit * 100:.1f} allowed): the network is forgetting the handwriting it learned from. "
-        "The current model stays active; teach with MNIST replay on, or with fewer epochs."
+        "The current model stays active (teaching with MNIST replay on usually prevents this)."
     )
 
 
@@ -214,7 +216,8 @@ class DistortMarked(keras.layers.Layer):
 
 
 class TeachingBatches(keras.utils.PyDataset):
-    """One epoch: each drawing ``copies`` times plus ``replay_ratio`` as many MNIST images, mixed afresh.
+    """One epoch: each drawing ``copies`` times (at most ``max_views`` in all) plus ``replay_ratio`` as many
+    MNIST images, mixed afresh.
 
     Every epoch has the same whole number of full batches, so the compiled step is traced once.
     """
@@ -225,7 +228,7 @@ class TeachingBatches(keras.utils.PyDataset):
         super().__init__()
         self.x, self.y, self.pool_x, self.pool_y = x, y, pool_x, pool_y
         self.batch_size = options.batch_size
-        views = len(x) * options.copies
+        views = min(len(x) * options.copies, max(len(x), options.max_views))
         wanted_replay = round(views * options.replay_ratio) if options.replay and len(pool_x) else 0
         self.batches = max(1, math.ceil((views + wanted_replay) / self.batch_size))
         self.replay = max(0, self.batches * self.batch_size - views) if wanted_replay else 0
@@ -322,7 +325,8 @@ def copy_network(parent: keras.Model, last_layer_only: bool = False) -> keras.Mo
     network = keras.models.clone_model(parent)
     network.set_weights(parent.get_weights())
     if last_layer_only:
-        for layer in network.layers[:-1]:
+        with_weights = [layer for layer in network.layers if layer.weights]
+        for layer in with_weights[:-1]:
             layer.trainable = False
     return network
 

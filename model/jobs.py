@@ -14,9 +14,11 @@ import contextlib
 import multiprocessing
 import os
 import queue
+import sys
 import threading
 import time
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -26,6 +28,7 @@ from model.analysis import Mistake, confusion_matrix, worst_mistakes
 from model.config import TrainingConfig
 from model.data import MnistSplits, app_training_data
 from model.progress import TrainingProgress
+from model.quiet import native_log_filtered
 from model.storage import ModelStore
 from utils.errors import LabError, ModelStorageError
 
@@ -194,7 +197,8 @@ class TrainingJob:
             daemon=True,
         )
         self.state = JobState.STARTING
-        worker.start()
+        with _bare_main():
+            worker.start()
         try:
             while not self._handle(_next_message(messages, worker)):
                 if self._stop.is_set():
@@ -223,6 +227,27 @@ class TrainingJob:
         return False
 
 
+_MAIN_SWAP = threading.Lock()
+
+
+@contextlib.contextmanager
+def _bare_main() -> Iterator[None]:
+    """Start processes without making them re-import ``__main__``.
+
+    A spawned process imports its parent's ``__main__`` first; under ``streamlit run`` that is
+    the app script itself, so every worker ran the whole app in bare mode (seconds of start-up
+    and a screenful of Streamlit warnings). An empty module has nothing to import.
+    """
+    with _MAIN_SWAP:
+        saved = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if saved is not None:
+                sys.modules["__main__"] = saved
+
+
 def _next_message(messages: multiprocessing.Queue, worker: multiprocessing.Process) -> tuple[str, object] | None:
     """The worker's next message, None after a short wait, or a failure if it died without a word."""
     try:
@@ -248,6 +273,18 @@ def _train_in_worker(
     """The worker process: load, train, score, save; every step reported through ``messages``."""
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)  # people drawing come first; training takes what CPU is left
+    with native_log_filtered():  # TensorFlow's start-up chatter is not for the server's terminal
+        _train_and_save(config, name, store, data_source, messages, stop)
+
+
+def _train_and_save(
+    config: TrainingConfig,
+    name: str,
+    store: ModelStore,
+    data_source: Callable[[TrainingConfig], MnistSplits],
+    messages: multiprocessing.Queue,
+    stop: threading.Event,
+) -> None:
     try:
         from model.inference import predict_batch
         from model.training import train

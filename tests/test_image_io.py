@@ -90,6 +90,15 @@ def test_huge_image_is_refused_before_decoding():
         decode_image(data)
 
 
+def test_webp_has_its_own_lower_pixel_limit(monkeypatch):
+    """WebP is decoded through full-size RGBA canvases (~16 bytes a pixel), so fewer pixels are accepted."""
+    monkeypatch.setattr(image_io, "MAX_WEBP_PIXELS", 1_000_000)  # the real one (20 MP) takes seconds to encode
+    image = Image.new("RGB", (1001, 1000), "white")
+    with pytest.raises(ImageError, match=r"big\.webp: 1001x1000 pixels is too large \(limit 1 megapixels for WebP\)"):
+        decode_image(_encode(image, "WEBP", lossless=True), "big.webp")
+    assert decode_image(_encode(image, "PNG"), long_side=None).shape == (1000, 1001, 3)
+
+
 @pytest.mark.filterwarnings("ignore:Tag data larger than file")  # Pillow's TIFF reader says so, then goes on
 def test_corrupted_files_give_an_image_error_or_an_image():
     """Random byte flips in every format: a message or an array, never another exception."""

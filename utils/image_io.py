@@ -31,6 +31,7 @@ from utils.errors import ImageError
 MAX_UPLOAD_MB = 10  # .streamlit/config.toml server.maxUploadSize (tested to agree)
 MAX_FILE_BYTES = MAX_UPLOAD_MB * 2**20  # Streamlit's MB is 2**20 bytes; a file may be exactly this long
 MAX_IMAGE_PIXELS = 40_000_000  # a 12 MP phone photo is fine; a 10,000 x 10,000 bomb is not
+MAX_WEBP_PIXELS = 20_000_000  # Pillow decodes WebP through full-size RGBA canvases: ~16 bytes a pixel (bench)
 DECODE_LONG_SIDE = 1000  # large images are decoded down to at least this long side (measured: bench)
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")  # JPEG includes cameras' MPO
 _HIGH_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
@@ -117,10 +118,14 @@ def _too_large(label: str) -> ImageError:
 
 
 def _check_pixel_count(image: Image.Image, label: str) -> None:
+    """Refuse from the header what would cost too much to decode (WebP can't be decoded at reduced size)."""
     width, height = image.size
-    if width * height > MAX_IMAGE_PIXELS:
+    webp = image.format == "WEBP"
+    limit = MAX_WEBP_PIXELS if webp else MAX_IMAGE_PIXELS
+    if width * height > limit:
         raise ImageError(
-            f"{label}: {width}x{height} pixels is too large (limit {MAX_IMAGE_PIXELS // 1_000_000} megapixels)"
+            f"{label}: {width}x{height} pixels is too large "
+            f"(limit {limit // 1_000_000} megapixels{' for WebP' if webp else ''})"
         )
 
 
