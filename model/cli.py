@@ -13,7 +13,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
 
 import numpy as np
 
@@ -131,10 +130,7 @@ def run_train(args: argparse.Namespace, store: ModelStore) -> int:
     from model.training import train
 
     config = TrainingConfig(**{setting.field: getattr(args, setting.field) for setting in SETTINGS})
-    if args.name:
-        name = store.check_new_name(args.name)  # refuse a taken name now, not after training
-    else:
-        name = store.unique_name(f"mlp-{config.architecture}-{datetime.now():%Y%m%d-%H%M%S}")
+    name = store.name_for(config, args.name)  # a taken name is refused now, not after training
     store.check_writable()
     data = load_mnist(config.validation_fraction, config.seed, max_train=args.max_train, max_test=args.max_test)
     print(

@@ -133,6 +133,11 @@ class TrainingConfig:
         return "-".join(str(size) for size in self.layer_sizes)
 
     @property
+    def short_name(self) -> str:
+        """'2x512-relu': enough to tell models apart in a list, short enough for a phone."""
+        return f"{self.hidden_layers}x{self.units}-{self.activation}"
+
+    @property
     def parameter_count(self) -> int:
         """Weights plus biases of all dense layers."""
         sizes = self.layer_sizes

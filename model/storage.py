@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from model.config import TrainingConfig
 from model.metadata import MetadataError, ModelMetadata, read_metadata
 from utils.errors import ModelStorageError
 from utils.mnist import N_CLASSES, N_PIXELS
@@ -216,6 +217,13 @@ class ModelStore:
                     path.unlink()
                     removed.append(path)
         return removed
+
+    def name_for(self, config: TrainingConfig, requested: str | None) -> str:
+        """The name a new model will be saved under, checked before any work: the one asked for,
+        or a free one that says what the model is and when it was made ('2x512-relu-1127-1530')."""
+        if requested and requested.strip():
+            return self.check_new_name(requested)
+        return self.unique_name(f"{config.short_name}-{datetime.now():%m%d-%H%M}")
 
     def unique_name(self, base: str) -> str:
         """``base``, or ``base-2``, ``base-3``... whichever is free."""

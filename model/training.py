@@ -208,7 +208,7 @@ def train(
             f"Stopped by request during epoch {epoch + 1} (after batch {batch + 1}); the partly trained model was kept."
         )
     else:
-        result.message = f"Trained {completed} epoch(s) in {seconds:.1f} s."
+        result.message = f"Trained {completed} {'epoch' if completed == 1 else 'epochs'} in {seconds:.1f} s."
     if len(data.x_test):
         result.test_accuracy, result.test_loss = evaluate(network, data.x_test, data.y_test)
     return result

@@ -20,6 +20,7 @@ from utils.preprocess import preprocess_digit, recipe_for
 ensure_app_navigation()
 
 CANVAS_SIDE = 280
+UNSURE_BELOW = 0.7  # a top probability below this is shown as a guess, not an answer
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
 
 st.title("Draw a digit")
@@ -48,6 +49,13 @@ def show_prediction(image: np.ndarray | None, empty_prompt: str) -> np.ndarray |
         delta_color="off",
         border=True,
     )
+    if probabilities[best] < UNSURE_BELOW:
+        st.warning(
+            f"The network is not sure: its best guess gets only {probabilities[best]:.0%}. It must always pick one "
+            "of the ten digits, even for a letter or a scribble, so a low score means it does not recognise the "
+            "drawing.",
+            icon=":material/help:",
+        )
     st.altair_chart(probability_bars(probabilities), width="stretch")
     st.image(pixel_grid(digit, scale=6), caption="What the network sees: 28x28 = 784 inputs", width=168)
     st.caption("Your drawing, " + ", ".join(recipe.steps()) + ".")

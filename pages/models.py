@@ -49,13 +49,20 @@ st.dataframe(
 
 st.subheader("Compare learning curves")
 names = [info.name for info in models]
-chosen = st.multiselect("Models to overlay", names, default=[active] if active in names else names[:1])
+chosen = st.multiselect(
+    "Models to overlay", names, default=[active] if active in names else names[:1], key="overlay_models",
+    persist_state="session",  # kept when another model is made active below
+)  # fmt: skip
+fraction = st.toggle(
+    "x axis: share of training", False, key="overlay_fraction",
+    help="Each model's epochs as a share of its own training, so short and long runs line up.",
+)  # fmt: skip
 histories = {info.name: info.metadata.history for info in models if info.name in chosen}
 if histories:
-    st.caption("Solid lines: training; dashed lines: validation. One point per epoch.")
+    st.caption("Colour: the model. Solid line: training; dashed: validation. One point per epoch.")
     loss_col, accuracy_col = st.columns(2)
-    loss_col.altair_chart(history_overlay(histories, "loss"), width="stretch")
-    accuracy_col.altair_chart(history_overlay(histories, "accuracy"), width="stretch")
+    loss_col.altair_chart(history_overlay(histories, "loss", fraction), width="stretch")
+    accuracy_col.altair_chart(history_overlay(histories, "accuracy", fraction), width="stretch")
 
 learned_ui(store, models)
 

@@ -1,6 +1,5 @@
 """Train: choose a network, train it in the background, watch the curves live."""
 
-from datetime import datetime
 
 import numpy as np
 import streamlit as st
@@ -137,10 +136,7 @@ def start_training(config: TrainingConfig, name: str) -> TrainingJob | None:
     """Check the name and the folder now, so nothing is trained that cannot be saved."""
     store = model_store()
     try:
-        if name.strip():
-            name = store.check_new_name(name)
-        else:
-            name = store.unique_name(f"mlp-{config.architecture}-{datetime.now():%Y%m%d-%H%M%S}")
+        name = store.name_for(config, name)
         store.check_writable()
     except LabError as error:
         st.error(f"Not started: {error}.")
@@ -155,7 +151,7 @@ with settings:
         augmentation_preview()
     if config.optimizer == "sgd" and config.learning_rate < 0.01:
         st.caption("Plain gradient descent learns slowly at small rates: try 0.03-0.3.")
-    name = st.text_input("Model name", placeholder=f"mlp-{config.architecture}", max_chars=64, key="model_name")
+    name = st.text_input("Model name", placeholder=f"{config.short_name} (automatic)", max_chars=64, key="model_name")
     pressed = st.button("Train", type="primary", icon=":material/play_arrow:", disabled=busy, width="stretch")
     with st.popover("Copy link", icon=":material/link:", width="stretch"):
         st.code(settings_link(), language=None, wrap_lines=True)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import draw_canvas
-from utils.canvas_checks import canvas_problem
+from utils.canvas_checks import canvas_problem, stroke_width
 
 SEVEN = [((90, 70), (190, 70), (120, 220))]
 ONE = [((140, 60), (140, 220))]
@@ -66,3 +66,16 @@ def test_pen_drawings_of_real_digits_are_never_refused(mnist_raw):
     drawings = mnist_skeleton_set(mnist_raw.x_test, mnist_raw.y_test, per_class=40, seed=11)
     refused = [canvas_problem(canvas) for canvas in drawings.canvases]
     assert not [problem for problem in refused if problem is not None and problem.blocks_prediction]
+
+
+def test_a_thick_pen_on_a_small_digit_is_pointed_out_but_still_classified():
+    small_three = draw_canvas(strokes=(((30, 30), (60, 30), (45, 55), (60, 80), (30, 90)),), width=20)
+    problem = canvas_problem(small_three)
+    assert problem is not None and "pen is thick" in problem.message and not problem.blocks_prediction
+    assert canvas_problem(draw_canvas(strokes=(((80, 60), (200, 60), (130, 130), (200, 200), (80, 220)),))) is None
+
+
+def test_stroke_width_is_measured_from_the_ink():
+    for pen in (8, 20, 36):
+        ink = draw_canvas(width=pen, rgba=False) > 127
+        assert abs(stroke_width(ink) - pen) <= 2

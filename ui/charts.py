@@ -43,26 +43,37 @@ def training_curves(batches: pd.DataFrame, epochs: pd.DataFrame, metric: str) ->
     return (curve + points).properties(height=280)
 
 
-def history_overlay(histories: dict[str, dict[str, list[float]]], metric: str) -> alt.Chart:
-    """Several models' per-epoch curves on one chart: solid training, dashed validation."""
+def history_overlay(histories: dict[str, dict[str, list[float]]], metric: str, fraction: bool = False) -> alt.Chart:
+    """Several models' per-epoch curves on one chart: a colour per model, solid training, dashed validation.
+
+    With ``fraction`` the x axis is the share of each model's training done, so a 3-epoch
+    run is not squashed against a 100-epoch one.
+    """
     rows = []
     for name, history in histories.items():
-        for kind, key in (("training", metric), ("validation", f"val_{metric}")):
-            for epoch, value in enumerate(history.get(key, []), start=1):
-                rows.append({"model": name, "kind": kind, "epoch": epoch, metric: value})
-    data = pd.DataFrame(rows, columns=["model", "kind", "epoch", metric])
+        for split, key in (("training", metric), ("validation", f"val_{metric}")):
+            values = history.get(key, [])
+            for epoch, value in enumerate(values, start=1):
+                x = epoch / len(values) if fraction else epoch
+                rows.append({"model": name, "split": split, "x": x, "epoch": epoch, metric: value})
+    data = pd.DataFrame(rows, columns=["model", "split", "x", "epoch", metric])
+    y_title = f"{METRIC_TITLES[metric]}, log scale" if metric == "loss" else METRIC_TITLES[metric]
+    y_scale = alt.Scale(type="log") if metric == "loss" else alt.Scale(zero=False)
     return (
         alt.Chart(data)
         .mark_line(point=True)
         .encode(
-            x=alt.X("epoch:Q", title="Epoch"),
-            y=alt.Y(f"{metric}:Q", title=METRIC_TITLES[metric], scale=alt.Scale(zero=False)),
-            color=alt.Color("model:N", legend=alt.Legend(orient="top", title=None, columns=1, labelLimit=320)),
-            strokeDash=alt.StrokeDash("kind:N", legend=None),  # the page says: solid training, dashed validation
-            tooltip=["model:N", "kind:N", "epoch:Q", alt.Tooltip(f"{metric}:Q", format=".4f")],
+            x=alt.X("x:Q", title="Share of training done" if fraction else "Epoch",
+                    axis=alt.Axis(format="%") if fraction else alt.Axis()),
+            y=alt.Y(f"{metric}:Q", title=y_title, scale=y_scale),
+            color=alt.Color("model:N", scale=alt.Scale(scheme="category10"),
+                            legend=alt.Legend(orient="top", title="Model (colour)", columns=1, labelLimit=320)),
+            strokeDash=alt.StrokeDash("split:N", sort=["training", "validation"],
+                                      legend=alt.Legend(orient="top", title="Split (line)")),
+            tooltip=["model:N", "split:N", "epoch:Q", alt.Tooltip(f"{metric}:Q", format=".4f")],
         )
-        .properties(height=280)
-    )
+        .properties(height=300)
+    )  # fmt: skip
 
 
 def probability_bars(probabilities: np.ndarray) -> alt.Chart:

@@ -20,6 +20,7 @@ DOT_FRACTION = 0.12  # a drawing smaller than this share of the canvas side is a
 EDGE_PIXELS = 2
 SEPARATE_SHARE = 0.15  # each of two digits holds at least this share of the ink...
 SEPARATE_HEIGHT = 0.7  # ...and is at least this share of the drawing's height
+THICK_PEN = 0.25  # strokes wider than this share of the digit's height merge into blobs (MNIST: about 0.15)
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def canvas_problem(canvas: np.ndarray) -> CanvasProblem | None:
     if ink.mean() > FILLED_FRACTION:
         return CanvasProblem(
             "The canvas is mostly ink, so there is no digit shape left to read. "
-            "Clear it with the bin icon in the canvas toolbar and draw one digit.",
+            "Press Clear drawing and draw one digit.",
             blocks_prediction=True,
         )
     rows, cols = np.nonzero(ink)
@@ -61,7 +62,19 @@ def canvas_problem(canvas: np.ndarray) -> CanvasProblem | None:
             "the answer below is for what is inside.",
             blocks_prediction=False,
         )
+    if stroke_width(ink) > THICK_PEN * (np.ptp(rows) + 1):
+        return CanvasProblem(
+            "The pen is thick for a digit this small, so its strokes run together into a blob once it is "
+            "shrunk to 28x28. Draw the digit larger, or choose a thinner stroke width.",
+            blocks_prediction=False,
+        )
     return None
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """The pen's width in pixels: twice the largest distance from inside a stroke to its edge."""
+    distances = cv2.distanceTransform(ink.astype(np.uint8), cv2.DIST_L2, 3)
+    return 2.0 * float(distances.max())
 
 
 def _side_by_side_shapes(ink: np.ndarray) -> int:

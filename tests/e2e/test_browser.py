@@ -126,7 +126,7 @@ def test_training_shows_live_curves_then_results(page, server):
     assert metric_value(page, "Test accuracy").endswith("%")
     expect(page.get_by_text("Confusion matrix")).to_be_visible()
     expect(page.get_by_text("Misclassified test digits")).to_be_visible()
-    expect(page.locator("[data-testid=stSidebar]")).to_contain_text("mlp-784-512-512-10")
+    expect(page.locator("[data-testid=stSidebar]")).to_contain_text("2x512-relu-")  # the automatic name
     no_exception(page)
 
 
