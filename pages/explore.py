@@ -8,12 +8,13 @@ from ui.charts import pixel_heatmap
 from ui.resources import raw_mnist
 from ui.shell import ensure_app_navigation
 from ui.visual import thumbnail
-from utils.dataset_stats import class_counts, indices_of, mean_images
+from utils.dataset_stats import class_counts, indices_of, ink_window, mean_images
 from utils.errors import MnistError
 
 ensure_app_navigation()
 
 GALLERY_SIZE = 24
+GALLERY_COLUMNS = 8
 
 st.title("Explore MNIST")
 st.markdown(
@@ -37,11 +38,21 @@ counts, means = cached_summaries()
 digit = st.segmented_control("Digit", list(range(10)), default=0, key="explore_digit", required=True)
 positions = indices_of(raw, digit)
 pages = (len(positions) + GALLERY_SIZE - 1) // GALLERY_SIZE
-page = st.slider(f"Browse the {len(positions):,} training samples of {digit}", 1, pages, 1, key="explore_page")
+page = st.slider(
+    f"Page of the {len(positions):,} training samples of {digit} ({GALLERY_SIZE} a page)", 1, pages, 1,
+    key="explore_page",
+)  # fmt: skip
 shown = positions[(page - 1) * GALLERY_SIZE : page * GALLERY_SIZE]
-st.image([thumbnail(raw.x_train[i] / 255.0) for i in shown], caption=[f"#{i}" for i in shown], width=72)
+if st.session_state.get("explore_sample") not in shown:
+    st.session_state["explore_sample"] = int(shown[0])
+st.caption("Click a sample's number to look at it closely below.")
+for row in range(0, len(shown), GALLERY_COLUMNS):
+    for column, index in zip(st.columns(GALLERY_COLUMNS), shown[row : row + GALLERY_COLUMNS], strict=False):
+        column.image(thumbnail(raw.x_train[index] / 255.0), width=72)
+        if column.button(f"#{index}", key=f"sample_{index}", type="tertiary"):
+            st.session_state["explore_sample"] = int(index)
 
-sample = st.selectbox("Look closely at one sample", shown, format_func=lambda i: f"training image #{i}")
+sample = st.session_state["explore_sample"]
 pixels = raw.x_train[sample]
 heat_col, numbers_col = st.columns([2, 3])
 with heat_col:
@@ -49,7 +60,9 @@ with heat_col:
     st.altair_chart(pixel_heatmap(pixels), width="content")
 with numbers_col:
     st.markdown("**The 784 inputs** as the grid of numbers the network receives (0-255)")
-    st.dataframe(pd.DataFrame(pixels), height=400, width="stretch")
+    everything = st.toggle("All 28x28 (else only the rows and columns with ink)", False, key="explore_all")
+    rows, cols = ink_window(pixels) if not everything else (slice(None), slice(None))
+    st.dataframe(pd.DataFrame(pixels).iloc[rows, cols], height=400, width="stretch")
 
 mean_col, count_col = st.columns(2)
 with mean_col:

@@ -120,12 +120,20 @@ def test_draw_shows_a_prompt_not_a_prediction_for_an_empty_canvas(app):
     assert not any(metric.label == "Prediction" for metric in app.metric)
 
 
-def test_explore_browses_a_digit(app):
+def test_explore_browses_a_digit(app, mnist_raw):
     open_page(app, "explore")
     app.segmented_control(key="explore_digit").set_value(7).run()
     assert not app.exception
     assert "training samples of 7" in app.slider(key="explore_page").label
+    first = app.session_state["explore_sample"]
+    grid = app.dataframe[0].value
+    assert grid.shape[0] < 28 and grid.shape[1] < 28 and grid.values.max() > 200  # opens on the ink
+    assert grid.values.sum() == mnist_raw.x_train[first].astype(int).sum()  # and hides none of it
+    app.toggle(key="explore_all").set_value(True).run()
     assert app.dataframe[0].value.shape == (28, 28)
+    second = [b for b in app.button if b.key and b.key.startswith("sample_")][1]
+    second.click().run()
+    assert app.session_state["explore_sample"] == int(second.key.removeprefix("sample_")) != first
 
 
 def test_models_page_sets_active_and_deletes_with_confirmation(app, tmp_path):
@@ -136,9 +144,11 @@ def test_models_page_sets_active_and_deletes_with_confirmation(app, tmp_path):
     store.save(build_network(config), "mine", ModelMetadata(config=config, history={"loss": (1.0, 0.5)}))
     open_page(app, "models")
     assert list(app.dataframe[0].value["architecture"]) == ["784-8-10", "784-512-512-10"]
+    app.multiselect(key="overlay_models").set_value(["mine", "default"]).run()
     app.selectbox(key="manage_model").set_value("default").run()
     button(app, "Make active").click().run()
     assert store.active().name == "default"
+    assert app.multiselect(key="overlay_models").value == ["mine", "default"]  # the overlay choice stays
     assert any("cannot be deleted" in caption.value for caption in app.caption)
     app.selectbox(key="manage_model").set_value("mine").run()
     assert button(app, "Delete").disabled  # not before confirming

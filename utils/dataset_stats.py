@@ -25,3 +25,13 @@ def mean_images(raw: RawMnist) -> np.ndarray:
 def indices_of(raw: RawMnist, digit: int) -> np.ndarray:
     """Positions of one digit's samples in the training set."""
     return np.flatnonzero(raw.y_train == digit)
+
+
+def ink_window(pixels: np.ndarray, margin: int = 1) -> tuple[slice, slice]:
+    """The rows and columns that hold ink (plus a margin), so the grid of numbers opens on the digit."""
+    rows, cols = np.flatnonzero(pixels.any(axis=1)), np.flatnonzero(pixels.any(axis=0))
+    if not len(rows):
+        return slice(None), slice(None)
+    side = len(pixels)
+    return (slice(max(0, rows[0] - margin), min(side, rows[-1] + margin + 1)),
+            slice(max(0, cols[0] - margin), min(side, cols[-1] + margin + 1)))  # fmt: skip
