@@ -43,6 +43,7 @@ class ModelMetadata:
     test_accuracy: float | None = None
     test_loss: float | None = None
     training_seconds: float | None = None
+    training_images: int | None = None  # per epoch, for estimating how long the next training takes
     preprocessing: str = LEGACY_PREPROCESSING  # a model saved without a record used the original recipe
     created_at: str = ""
     keras_version: str = ""
@@ -153,6 +154,7 @@ _CHECKS = {
     "test_accuracy": lambda key, value: _number(key, value, 0.0, 1.0),
     "test_loss": _number,
     "training_seconds": _number,
+    "training_images": _count,
     "preprocessing": _text,
     "created_at": _text,
     "keras_version": _text,

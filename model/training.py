@@ -116,6 +116,7 @@ class TrainingResult:
     test_accuracy: float | None = None
     test_loss: float | None = None
     preprocessing: str = ""  # of the training images; inputs must be prepared the same way
+    training_images: int | None = None
     gradient_norms: list[tuple[float, ...]] = field(default_factory=list)  # before training, then per epoch
     projection: np.ndarray | None = None  # (snapshots, digits, 2): the last hidden layer of test digits, in PCA
     projection_labels: np.ndarray | None = None
@@ -137,6 +138,7 @@ class TrainingResult:
             test_accuracy=self.test_accuracy,
             test_loss=self.test_loss,
             training_seconds=round(self.seconds, 3),
+            training_images=self.training_images,
             preprocessing=self.preprocessing,
             keras_version=keras.__version__,
             gradient_norms=tuple(self.gradient_norms),
@@ -186,6 +188,7 @@ def train(
     result = TrainingResult(
         network, config, "completed", "", seconds, completed, live.history, preprocessing=data.preprocessing,
         gradient_norms=flow.per_epoch,
+        training_images=len(data.x_train),
         projection=snapshots.stacked,
         projection_labels=data.y_test[:PROJECTED_DIGITS].astype(np.uint8),
     )  # fmt: skip

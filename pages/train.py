@@ -6,6 +6,7 @@ import streamlit as st
 
 from model.config import SETTING, TrainingConfig
 from model.diagram import network_dot
+from model.estimate import duration_text, training_seconds
 from model.jobs import JobState, TrainingJob
 from model.progress import ProgressSnapshot
 from ui.charts import (
@@ -21,6 +22,7 @@ from ui.visual import digit_table, thumbnail
 from ui.widgets import settings_link, settings_ui
 from utils.errors import LabError, MnistError
 from utils.preprocess import mnist_as_trained
+from utils.settings import TRAIN_IMAGES, read_settings
 
 ensure_app_navigation()
 
@@ -132,6 +134,17 @@ def augmentation_preview() -> None:
         st.rerun()
 
 
+def estimate_text(config: TrainingConfig) -> str:
+    """'Training will take about 40 s on this machine', from its own past trainings."""
+    settings = read_settings()
+    images = round(TRAIN_IMAGES * (1 - config.validation_fraction))
+    images = min(images, settings.max_train) if settings.max_train else images
+    history = [info.metadata for info in model_store().list() if not info.builtin]
+    seconds, measured = training_seconds(config, images, history)
+    source = "this machine's last trainings" if measured else "the reference network's speed on a 2-core CPU"
+    return f"Training will take {duration_text(seconds)} (estimated from {source})."
+
+
 def start_training(config: TrainingConfig, name: str) -> TrainingJob | None:
     """Check the name and the folder now, so nothing is trained that cannot be saved."""
     store = model_store()
@@ -153,6 +166,7 @@ with settings:
         st.caption("Plain gradient descent learns slowly at small rates: try 0.03-0.3.")
     name = st.text_input("Model name", placeholder=f"{config.short_name} (automatic)", max_chars=64, key="model_name")
     pressed = st.button("Train", type="primary", icon=":material/play_arrow:", disabled=busy, width="stretch")
+    st.caption(estimate_text(config))
     with st.popover("Copy link", icon=":material/link:", width="stretch"):
         st.code(settings_link(), language=None, wrap_lines=True)
         st.caption(

@@ -84,3 +84,16 @@ def test_config_errors_are_lab_errors_not_bare_value_errors():
     with pytest.raises(LabError) as caught:
         TrainingConfig(optimizer="lbfgs")
     assert not isinstance(caught.value, ValueError)
+
+
+def test_training_time_is_estimated_from_this_machines_past_trainings():
+    from model.estimate import REFERENCE_RATE, START_SECONDS, duration_text, training_seconds
+    from model.metadata import ModelMetadata
+
+    reference = TrainingConfig()
+    seconds, measured = training_seconds(reference, 54_000, [])
+    assert not measured and seconds == pytest.approx(START_SECONDS + 10 * 2.33, rel=1e-6)
+    slow_machine = ModelMetadata(config=reference, training_seconds=50.0, epochs_completed=10, training_images=54_000)
+    seconds, measured = training_seconds(TrainingConfig(epochs=20), 27_000, [slow_machine, ModelMetadata()])
+    assert measured and seconds == pytest.approx(START_SECONDS + 50.0, rel=1e-6)  # twice the epochs, half the images
+    assert REFERENCE_RATE > 0 and duration_text(37) == "about 35 s" and duration_text(600) == "about 10 min"
