@@ -68,6 +68,15 @@ def live_view() -> None:
         loss_col, accuracy_col = st.columns(2)
         loss_col.altair_chart(training_curves(batches, epochs, "loss"), width="stretch")
         accuracy_col.altair_chart(training_curves(batches, epochs, "accuracy"), width="stretch")
+        if job.config.dropout > 0 or job.config.augment:
+            handicaps = " and ".join(
+                what for what, on in (("dropout switches units off", job.config.dropout > 0),
+                                      ("augmentation distorts the digits", job.config.augment)) if on
+            )  # fmt: skip
+            st.caption(
+                f"Why is the training loss above the validation loss? While training, {handicaps}; validation "
+                "uses the whole network on plain digits. It is a handicap in practice, not a sign of a problem."
+            )
     if snapshot.layer_stats:
         gradient_flow_view(snapshot, job.config)
     if st.session_state.get("polling") and not job.state.active:
