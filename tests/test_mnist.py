@@ -140,3 +140,25 @@ def test_importing_the_loader_does_not_import_tensorflow():
         cwd=mnist.__file__.rsplit("/utils/", 1)[0],
     )
     assert out.stdout.strip() == "False"
+
+
+def test_prepared_mnist_is_made_once_then_read_from_the_cache(tmp_path, monkeypatch, mnist_raw):
+    import model.data as data
+    from utils.preprocess import LEGACY_PREPROCESSING, mnist_as_trained
+
+    monkeypatch.setenv("MNIST_LAB_CACHE_DIR", str(tmp_path))
+    raw = load_raw(_write(tmp_path / "tiny.npz", x_train=mnist_raw.x_train[:20], x_test=mnist_raw.x_test[:5]))
+    fresh = data.prepared_mnist(raw)
+    assert fresh.x_train.max() > 0.9
+    np.testing.assert_array_equal(fresh.x_train, mnist_as_trained(raw.x_train))
+    monkeypatch.setattr(data, "mnist_as_trained", lambda *args: pytest.fail("should come from the cache"))
+    cached = data.prepared_mnist(raw)
+    np.testing.assert_array_equal(cached.x_train, fresh.x_train)
+    np.testing.assert_array_equal(cached.x_test, fresh.x_test)
+    folders = [path for path in tmp_path.iterdir() if path.is_dir()]
+    assert len(folders) == 1 and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    (folders[0] / "x_train.npy").write_bytes(b"damaged")
+    monkeypatch.setattr(data, "mnist_as_trained", mnist_as_trained)
+    np.testing.assert_array_equal(data.prepared_mnist(raw).x_train, fresh.x_train)  # prepared again
+    data.prepared_mnist(raw, LEGACY_PREPROCESSING)  # another version gets its own folder
+    assert len([path for path in tmp_path.iterdir() if path.is_dir()]) == 2

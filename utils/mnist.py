@@ -131,6 +131,23 @@ def _download() -> RawMnist:
     return RawMnist(x_train, y_train, x_test, y_test)
 
 
+def split_indices(
+    count: int, validation_fraction: float = 0.1, seed: int = 0, max_train: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(training, validation) positions among ``count`` training images: a seeded random
+    ``validation_fraction`` held out, both sorted; ``max_train`` keeps the first training
+    images only (validation shrinks in proportion), for quick runs."""
+    if not 0.0 < validation_fraction < 1.0:
+        raise MnistError(f"validation_fraction must be between 0 and 1 (exclusive), got {validation_fraction}")
+    order = np.random.default_rng(seed).permutation(count)
+    n_val = max(1, round(count * validation_fraction))
+    val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+    if max_train is not None:
+        val_idx = val_idx[: max(1, round(len(val_idx) * max_train / len(train_idx)))]
+        train_idx = train_idx[:max_train]
+    return train_idx, val_idx
+
+
 def split_train_validation(
     raw: RawMnist,
     validation_fraction: float = 0.1,
@@ -138,19 +155,8 @@ def split_train_validation(
     max_train: int | None = None,
     max_test: int | None = None,
 ) -> RawSplits:
-    """Hold out a seeded random ``validation_fraction`` of the training set; keep test apart.
-
-    ``max_train`` / ``max_test`` keep the first images only (validation shrinks in
-    proportion), for quick runs.
-    """
-    if not 0.0 < validation_fraction < 1.0:
-        raise MnistError(f"validation_fraction must be between 0 and 1 (exclusive), got {validation_fraction}")
-    order = np.random.default_rng(seed).permutation(len(raw.x_train))
-    n_val = max(1, round(len(order) * validation_fraction))
-    val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-    if max_train is not None:
-        val_idx = val_idx[: max(1, round(len(val_idx) * max_train / len(train_idx)))]
-        train_idx = train_idx[:max_train]
+    """The images of ``split_indices``, as stored, with the first ``max_test`` test images."""
+    train_idx, val_idx = split_indices(len(raw.x_train), validation_fraction, seed, max_train)
     labels = raw.y_train.astype(np.int64)
     return RawSplits(
         raw.x_train[train_idx],

@@ -21,6 +21,7 @@ MAX_TRAIN_ENV = "MNIST_LAB_MAX_TRAIN"
 MAX_TEST_ENV = "MNIST_LAB_MAX_TEST"
 MAX_TRAININGS_ENV = "MNIST_LAB_MAX_TRAININGS"
 STRATEGY_ENV = "MNIST_LAB_STRATEGY"
+CACHE_DIR_ENV = "MNIST_LAB_CACHE_DIR"
 
 TRAIN_IMAGES, TEST_IMAGES = 60_000, 10_000  # MNIST's two parts
 MAX_TRAIN_RANGE = (100, TRAIN_IMAGES)  # fewer than 100 cannot be split into training and validation usefully
@@ -28,6 +29,7 @@ MAX_TEST_RANGE = (1, TEST_IMAGES)
 MAX_TRAININGS_RANGE = (1, 64)
 STRATEGIES = ("auto", "mirrored", "single")
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "saved_models"
+DEFAULT_CACHE_DIR = Path("~/.cache/mnist-mlp-lab")
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Settings:
     max_test: int | None
     max_trainings: int
     strategy: str
+    cache_dir: Path  # MNIST as the network sees it, prepared once per preprocessing version
 
 
 def whole_number(name: str, raw: str, low: int, high: int) -> int:
@@ -71,4 +74,5 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_test=optional_count(MAX_TEST_ENV, MAX_TEST_RANGE),
         max_trainings=whole_number(MAX_TRAININGS_ENV, text(MAX_TRAININGS_ENV) or "1", *MAX_TRAININGS_RANGE),
         strategy=strategy,
+        cache_dir=Path(text(CACHE_DIR_ENV) or DEFAULT_CACHE_DIR).expanduser(),
     )
