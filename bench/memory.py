@@ -40,7 +40,8 @@ def main() -> None:
         after.append(rss_mb())
         print(f"after training {run + 1:2d}: RSS {after[-1]:.0f} MB", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {peak:.0f} MB; RSS growth from training 2 to {args.runs}: {after[-1] - after[1]:+.0f} MB")
+    growth = f"; RSS growth from training 2 to {args.runs}: {after[-1] - after[1]:+.0f} MB" if args.runs > 2 else ""
+    print(f"peak RSS {peak:.0f} MB{growth}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ class BatchEvent:
     """
 
     epoch: int  # 0-based
-    batch: int  # 0-based within the epoch
+    batch: int  # 0-based within the epoch; -1 for the starting point, before the first update
     batches_per_epoch: int
     epochs: int
     loss: float

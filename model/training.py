@@ -16,7 +16,8 @@ from model.config import TrainingConfig
 from model.data import MnistSplits
 from model.devices import choose_strategy
 from model.events import BatchEvent, EpochEvent, Listener, TrainingEvent
-from model.gradient_flow import GradientFlow
+from model.explain import layers_from_weights, trace
+from model.gradient_flow import PROBE_SIZE, GradientFlow
 from model.inference import evaluate
 from model.metadata import ModelMetadata
 from model.network import build_network, build_trainer
@@ -145,6 +146,19 @@ class TrainingResult:
         )
 
 
+def starting_point(
+    network: keras.Model, config: TrainingConfig, data: MnistSplits, batches_per_epoch: int
+) -> BatchEvent:
+    """The untrained network's loss and accuracy on a few training digits: the curves' first point,
+    on screen as soon as training starts, before the first (compiled) training step has run."""
+    activations = [config.activation] * config.hidden_layers + ["softmax"]
+    probe_x, probe_y = data.x_train[:PROBE_SIZE], data.y_train[:PROBE_SIZE]
+    probabilities = trace(layers_from_weights(network.get_weights(), activations), probe_x).probabilities
+    picked = np.clip(probabilities[np.arange(len(probe_y)), probe_y], 1e-7, 1.0)
+    accuracy = float(np.mean(probabilities.argmax(axis=1) == probe_y))
+    return BatchEvent(0, -1, batches_per_epoch, config.epochs, float(-np.log(picked).mean()), accuracy)
+
+
 def train(
     config: TrainingConfig,
     data: MnistSplits,
@@ -172,6 +186,10 @@ def train(
     flow = GradientFlow(network, config, data.x_train, data.y_train, listeners, batches_per_epoch)
     snapshots = HiddenSnapshots(network, config, data.x_test)
     callbacks = [flow, snapshots, live] if look_inside else [live]
+    if look_inside and len(data.x_train):
+        first = starting_point(network, config, data, batches_per_epoch)
+        for listener in listeners:
+            listener(first)
     started = time.perf_counter()
     trainer.fit(
         data.x_train,

@@ -21,7 +21,8 @@ def test_short_training_learns_and_reports_batches_and_epochs(small_splits):
     result = train(QUICK, small_splits, [events.append])  # its speed: bench/training_throughput.py
     assert result.status == "completed" and result.epochs_completed == 3
     assert result.test_accuracy > 0.93, result.test_accuracy  # 0.938
-    batches = [e for e in events if isinstance(e, BatchEvent)]
+    start, *batches = [e for e in events if isinstance(e, BatchEvent)]
+    assert start.step == 0 and start.progress == 0.0 and 2.0 < start.loss < 2.6  # untrained: about ln(10)
     epochs = [e for e in events if isinstance(e, EpochEvent)]
     samples = len(small_splits.x_train)
     per_epoch = int(np.ceil(samples / QUICK.batch_size))
