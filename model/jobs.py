@@ -26,11 +26,12 @@ import numpy as np
 
 from model.analysis import Mistake, confusion_matrix, worst_mistakes
 from model.config import TrainingConfig
-from model.data import MnistSplits, app_training_data
+from model.data import MnistSplits, app_training_data, prepared_mnist
 from model.progress import TrainingProgress
 from model.quiet import native_log_filtered
 from model.storage import ModelStore
 from utils.errors import LabError, ModelStorageError
+from utils.mnist import load_raw
 
 WORKER_NICENESS = 10  # a lower CPU priority than the web server's
 ABANDONED_AFTER_S = 30.0  # a job whose browser session has been gone this long is stopped
@@ -106,6 +107,63 @@ class TrainingQueue:
             return self._running
 
 
+@dataclass
+class Worker:
+    """A training process and its three channels: one request in, messages out, a stop flag.
+
+    The process starts, imports TensorFlow and gets MNIST ready before it is asked for
+    anything, so a worker started ahead of time trains the moment a request arrives.
+    """
+
+    process: multiprocessing.Process
+    requests: multiprocessing.Queue
+    messages: multiprocessing.Queue
+    stop: threading.Event
+
+    @classmethod
+    def start(cls, warm_data: bool = False) -> Worker:
+        context = multiprocessing.get_context("spawn")  # never fork a process that may hold TensorFlow threads
+        requests, messages, stop = context.Queue(), context.Queue(), context.Event()
+        process = context.Process(
+            target=_worker_main, args=(requests, messages, stop, warm_data), name="trainer", daemon=True
+        )
+        with _bare_main():
+            process.start()
+        return cls(process, requests, messages, stop)
+
+    def close(self) -> None:
+        """End an idle worker (it is waiting for a request) or a finished one."""
+        with contextlib.suppress(OSError, ValueError):
+            self.requests.put(None)
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+class WarmWorkers:
+    """One worker kept started and warmed up, so that pressing Train trains at once.
+
+    Each worker trains once and exits (its memory goes back to the system); a new one is
+    started after a training ends rather than during it, so the two never compete for CPU.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ready: Worker | None = Worker.start(warm_data=True)
+
+    def take(self) -> Worker:
+        with self._lock:
+            worker, self._ready = self._ready, None
+        if worker is None or not worker.process.is_alive():
+            worker = Worker.start(warm_data=True)
+        return worker
+
+    def refill(self) -> None:
+        with self._lock:
+            if self._ready is None or not self._ready.process.is_alive():
+                self._ready = Worker.start(warm_data=True)
+
+
 class TrainingJob:
     """One training run: wait for a slot, then train in a worker process while a thread relays its reports.
 
@@ -124,9 +182,10 @@ class TrainingJob:
         data_source: Callable[[TrainingConfig], MnistSplits] = app_training_data,
         owner_present: Callable[[], bool] | None = None,
         abandoned_after_s: float = ABANDONED_AFTER_S,
+        workers: WarmWorkers | None = None,
     ) -> None:
         self.config, self.name, self.store = config, name, store
-        self.data_source, self.queue = data_source, queue
+        self.data_source, self.queue, self.workers = data_source, queue, workers
         self.owner_present, self.abandoned_after_s = owner_present, abandoned_after_s
         self.abandoned = False
         self.progress = TrainingProgress()
@@ -188,25 +247,17 @@ class TrainingJob:
             self.queue.release()
 
     def _supervise(self) -> None:
-        context = multiprocessing.get_context("spawn")  # never fork a process that may hold TensorFlow threads
-        messages, remote_stop = context.Queue(), context.Event()
-        worker = context.Process(
-            target=_train_in_worker,
-            args=(self.config, self.name, self.store, self.data_source, messages, remote_stop),
-            name=f"train-{self.name}",
-            daemon=True,
-        )
         self.state = JobState.STARTING
-        with _bare_main():
-            worker.start()
+        worker = self.workers.take() if self.workers else Worker.start()
+        worker.requests.put((self.config, self.name, self.store, self.data_source))
         try:
-            while not self._handle(_next_message(messages, worker)):
+            while not self._handle(_next_message(worker.messages, worker.process)):
                 if self._stop.is_set():
-                    remote_stop.set()
+                    worker.stop.set()
         finally:
-            worker.join(timeout=10)
-            if worker.is_alive():
-                worker.kill()
+            worker.close()
+            if self.workers:
+                self.workers.refill()
 
     def _handle(self, message: tuple[str, object] | None) -> bool:
         """Apply one message from the worker; True once the job is over."""
@@ -262,19 +313,21 @@ def _next_message(messages: multiprocessing.Queue, worker: multiprocessing.Proce
         return "failed", f"The training process ended unexpectedly with exit code {worker.exitcode}{hint}."
 
 
-def _train_in_worker(
-    config: TrainingConfig,
-    name: str,
-    store: ModelStore,
-    data_source: Callable[[TrainingConfig], MnistSplits],
-    messages: multiprocessing.Queue,
-    stop: threading.Event,
+def _worker_main(
+    requests: multiprocessing.Queue, messages: multiprocessing.Queue, stop: threading.Event, warm_data: bool
 ) -> None:
-    """The worker process: load, train, score, save; every step reported through ``messages``."""
+    """The worker process: get ready, wait for one request, then load, train, score and save."""
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)  # people drawing come first; training takes what CPU is left
     with native_log_filtered():  # TensorFlow's start-up chatter is not for the server's terminal
-        _train_and_save(config, name, store, data_source, messages, stop)
+        import model.training  # noqa: F401  (TensorFlow and Keras: seconds, done before anyone waits)
+
+        if warm_data:
+            with contextlib.suppress(LabError):  # no MNIST yet: the request will say so
+                prepared_mnist(load_raw())
+        request = requests.get()
+        if request is not None:
+            _train_and_save(*request, messages, stop)
 
 
 def _train_and_save(

@@ -16,7 +16,7 @@ from ui.charts import (
     unit_share_bars,
     update_ratio_lines,
 )
-from ui.resources import model_store, raw_mnist, training_queue
+from ui.resources import model_store, raw_mnist, training_queue, training_workers
 from ui.shell import ensure_app_navigation, session_connected
 from ui.visual import digit_table, thumbnail
 from ui.widgets import settings_link, settings_ui
@@ -33,6 +33,7 @@ PREVIEW_DIGITS = (2, 4, 7, 8)
 PREVIEW_COPIES = 4
 
 st.title("Train a network")
+training_workers()  # start a training process now, so that Train answers at once
 job: TrainingJob | None = st.session_state.get("training_job")
 busy = job is not None and job.state.active
 
@@ -163,7 +164,9 @@ def start_training(config: TrainingConfig, name: str) -> TrainingJob | None:
     except LabError as error:
         st.error(f"Not started: {error}.")
         return None
-    return TrainingJob(config, name, store, training_queue(), owner_present=session_connected()).start()
+    return TrainingJob(
+        config, name, store, training_queue(), owner_present=session_connected(), workers=training_workers()
+    ).start()
 
 
 settings, stage = st.columns([1, 2], gap="large")

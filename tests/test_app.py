@@ -193,6 +193,7 @@ def test_a_link_outside_the_limits_is_refused_with_a_message_and_defaults_kept(a
     assert app.expander[1].label.startswith("Network: 784-512-512-10")
 
 
+@pytest.mark.slow
 def test_a_lesson_link_hides_the_named_controls(app):
     app.query_params["hide"] = "lr,optimizer,schedule"
     app.query_params["optimizer"] = "sgd"

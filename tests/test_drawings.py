@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import pickle
 import struct
 import time
 import tracemalloc
@@ -77,6 +78,13 @@ def test_drawing_keeps_a_frozen_copy_of_its_input_and_checks_its_label():
             Drawing(b"png", pixels, wrong)
     with pytest.raises(DrawingsError, match="28x28"):
         Drawing(b"png", np.zeros((10, 10)), 3)
+
+
+def test_a_drawing_survives_pickling_for_a_worker_process():
+    drawing = drawing_from_image(canvas(7), 7, model="default")
+    copy = pickle.loads(pickle.dumps(drawing))
+    assert (copy.label, copy.model, copy.time, copy.png) == (7, "default", drawing.time, drawing.png)
+    np.testing.assert_array_equal(copy.pixels, drawing.pixels)
 
 
 def test_drawing_from_a_blank_canvas_is_refused_with_a_message():
@@ -263,3 +271,17 @@ def test_read_digit_folder_of_an_unpacked_export_uses_its_manifest(tmp_path):
 def test_read_digit_folder_refuses_what_is_not_a_folder(tmp_path):
     with pytest.raises(DrawingsError, match="not a folder"):
         read_digit_folder(tmp_path / "missing", PREPROCESSING_VERSION)
+
+
+def test_damaged_zips_give_problems_or_a_clear_error_never_a_crash():
+    data = bytearray(drawings_to_zip(some_drawings()[:2]))
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        damaged = bytearray(data)
+        for at in rng.integers(0, len(damaged), int(rng.integers(1, 8))):
+            damaged[at] = int(rng.integers(0, 256))
+        try:
+            back, problems = drawings_from_zip(bytes(damaged), PREPROCESSING_VERSION)
+        except DrawingsError:
+            continue
+        assert len(back) + len(problems) >= 1

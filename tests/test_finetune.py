@@ -31,7 +31,7 @@ from tests.helpers import PROJECT_ROOT
 from utils.errors import ConfigError
 from utils.preprocess import PREPROCESSING_VERSION
 
-FAST = TeachOptions(mnist_test_size=2000, replay_pool=3000, probe_size=300)
+FAST = TeachOptions(mnist_test_size=2000, replay_pool=3000, probe_size=300, max_epochs=12)
 
 
 # -- rules that need no network ------------------------------------------------------
@@ -116,6 +116,8 @@ def taught_without_replay(parent, writer, mnist):
     return teach(network, info, writer.teach, replace(FAST, replay=False), mnist=mnist)
 
 
+@pytest.mark.slow
+@pytest.mark.slow
 def test_teaching_learns_the_writers_style_and_keeps_mnist(parent, writer, taught):
     result, _, _ = taught
     before, after = error(parent[1], writer), error(result.network, writer)
@@ -128,6 +130,8 @@ def test_teaching_learns_the_writers_style_and_keeps_mnist(parent, writer, taugh
     assert result.taught_after >= result.taught_before and result.mnist_tested == 2000
 
 
+@pytest.mark.slow
+@pytest.mark.slow
 def test_teaching_only_the_drawings_forgets_more_mnist(taught, taught_without_replay):
     with_replay, _, _ = taught
     drop_with = with_replay.mnist_before - with_replay.mnist_after
@@ -135,6 +139,8 @@ def test_teaching_only_the_drawings_forgets_more_mnist(taught, taught_without_re
     assert drop_without > drop_with + 0.002
 
 
+@pytest.mark.slow
+@pytest.mark.slow
 def test_the_parent_network_is_untouched_and_the_result_can_be_saved(parent, taught, store):
     result, weights, events = taught
     info, network = parent
@@ -150,6 +156,7 @@ def test_the_parent_network_is_untouched_and_the_result_can_be_saved(parent, tau
     assert sum(type(e).__name__ == "EpochEvent" for e in events) == result.epochs
 
 
+@pytest.mark.slow
 def test_stop_ends_teaching_after_the_current_batch(parent, writer, mnist):
     info, network = parent
     stop = threading.Event()
@@ -172,6 +179,8 @@ def digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
+@pytest.mark.slow
 def test_learn_prints_one_json_object_and_leaves_the_parent_file_as_it_was(tmp_path, writer):
     from bench.handwriting import write_digit_folder
 
@@ -198,6 +207,8 @@ def test_learn_prints_one_json_object_and_leaves_the_parent_file_as_it_was(tmp_p
     assert saved["base_model"] == "mine" and saved["test_accuracy"] == record["mnist"]["after"]
 
 
+@pytest.mark.slow
+@pytest.mark.slow
 def test_learn_from_a_tiny_folder_holds_nothing_out(tmp_path, writer, capsys):
     from bench.handwriting import write_digit_folder
     from model.cli import main

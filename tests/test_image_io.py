@@ -310,6 +310,14 @@ def test_jpeg_is_scaled_inside_the_decoder():
     assert decode_image(data, long_side=201).shape == (300, 400, 3)  # 1/8 would be under 201: 1/4
 
 
+def test_camera_mpo_jpegs_are_scaled_too():
+    """Many cameras write MPO (JPEG frames with an index): Pillow names the format MPO, not JPEG."""
+    first, second = Image.new("RGB", (2400, 1600), "white"), Image.new("RGB", (2400, 1600), "black")
+    data = _encode(first, "MPO", save_all=True, append_images=[second])
+    decoded = decode_image(data, long_side=500)
+    assert decoded.shape == (400, 600, 3) and decoded.min() > 250  # 1/4 scale, the first frame
+
+
 @pytest.mark.parametrize("orientation", range(1, 9))
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_exif_orientation_is_applied_to_the_reduced_image(orientation, fmt):

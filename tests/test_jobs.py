@@ -8,7 +8,7 @@ import pytest
 
 from model.config import TrainingConfig
 from model.data import MnistSplits, load_mnist
-from model.jobs import JobState, TrainingJob, TrainingQueue
+from model.jobs import JobState, TrainingJob, TrainingQueue, WarmWorkers
 from model.storage import ModelStore
 
 QUICK = TrainingConfig(hidden_layers=1, units=32, epochs=2, batch_size=100)
@@ -35,7 +35,7 @@ def test_job_trains_saves_and_reports(store):
     assert len(outcome.mistakes) == min(30, 500 - outcome.confusion.trace())
     snapshot = job.progress.snapshot()
     assert len(snapshot.epochs) == 2 and snapshot.fraction == 1.0
-    assert len(snapshot.batch_curve()) == 2 * 20  # 2,000 training images, 100 per batch, two epochs
+    assert len(snapshot.batch_curve()) == 1 + 2 * 20  # the start, then 2,000 images, 100 per batch, two epochs
 
 
 @pytest.mark.slow
@@ -127,3 +127,16 @@ def test_a_waiting_job_whose_browser_left_leaves_the_queue(store):
     assert gone.abandoned and gone.state is JobState.CANCELLED
     running.stop()
     running.join(timeout=60)
+
+
+@pytest.mark.slow
+def test_a_warm_worker_is_ready_before_train_is_pressed_and_replaced_after(store):
+    workers = WarmWorkers()
+    ready = workers._ready
+    assert ready is not None and ready.process.is_alive()  # started, waiting for a request
+    job = TrainingJob(QUICK, "warm", store, TrainingQueue(1), small_data, workers=workers).start()
+    job.join(timeout=300)
+    assert job.state is JobState.FINISHED, job.error
+    assert not ready.process.is_alive()  # it trained once and exited
+    assert workers._ready is not None and workers._ready is not ready and workers._ready.process.is_alive()
+    workers._ready.close()

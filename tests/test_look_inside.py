@@ -30,6 +30,7 @@ def sigmoid_and_relu(small_splits):
     }
 
 
+@pytest.mark.slow
 def test_gradient_norms_are_recorded_before_training_and_after_each_epoch(sigmoid_and_relu):
     for result in sigmoid_and_relu.values():
         norms = result.metadata().gradient_norms
@@ -37,6 +38,7 @@ def test_gradient_norms_are_recorded_before_training_and_after_each_epoch(sigmoi
         assert all(value > 0 for entry in norms for value in entry)
 
 
+@pytest.mark.slow
 def test_deep_sigmoid_gradients_vanish_and_relu_ones_do_not(sigmoid_and_relu):
     sigmoid = sigmoid_and_relu["sigmoid"].gradient_norms[0]
     relu = sigmoid_and_relu["relu"].gradient_norms[0]
@@ -44,6 +46,7 @@ def test_deep_sigmoid_gradients_vanish_and_relu_ones_do_not(sigmoid_and_relu):
     assert relu[0] > relu[-2] / 5  # ReLU passes the gradient back nearly whole
 
 
+@pytest.mark.slow
 def test_layer_stats_come_before_the_first_batch_and_match_the_metadata(small_splits):
     events = []
     result = train(TrainingConfig(hidden_layers=2, units=32, epochs=1), small_splits.limit(1000, 200), [events.append])
@@ -140,6 +143,7 @@ inside_network_ui(read_dense_network(ModelStore().get("default").path), digit)
 """
 
 
+@pytest.mark.slow
 def test_draw_page_inside_views_show_the_real_numbers(tmp_path):
     script = tmp_path / "inside.py"
     script.write_text(INSIDE_APP.format(root=str(PROJECT_ROOT)))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from model.jobs import TrainingQueue
+from model.jobs import TrainingQueue, WarmWorkers
 from model.storage import ModelInfo, ModelStore, load_for_inference
 from utils.mnist import RawMnist, load_raw
 from utils.settings import read_settings
@@ -43,6 +43,12 @@ def network_for(info: ModelInfo) -> DenseNetwork | keras.Model:
 
 def model_store() -> ModelStore:
     return ModelStore()
+
+
+@st.cache_resource(show_spinner=False)
+def training_workers() -> WarmWorkers:
+    """A training process started (TensorFlow imported, MNIST ready) before anyone presses Train."""
+    return WarmWorkers()
 
 
 @st.cache_resource

@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import os
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -211,7 +214,7 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
         )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error) as error:
         raise DrawingsError(f"not a readable zip file ({error}); export drawings from the Draw page") from error
     if len(archive.infolist()) > MAX_MEMBERS:
         count = len(archive.infolist())
@@ -296,7 +299,9 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) ->
     try:
         with archive.open(info) as stream:
             data = stream.read(limit + 1)
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError, EOFError) as error:
+    except (
+        zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError, EOFError, zlib.error, lzma.LZMAError
+    ) as error:  # fmt: skip
         raise DrawingsError(f"cannot be read from the zip ({error!s:.120})") from error  # encrypted, damaged...
     if len(data) > limit:
         raise DrawingsError(f"larger than {limit / 2**20:.0f} MB when unpacked")
