@@ -1,12 +1,16 @@
-"""What a person feels in the browser: start-up time and mouse-up-to-prediction time.
+"""What a person feels in the browser: start-up time, mouse-up-to-prediction time, click-to-curve time.
 
 Runs the real app and, as the floor, a trivial page with the same canvas and no model
 (bench/trivial_canvas_app.py), each on its own server, and draws with the mouse in
-headless Chromium, alternating between them (A B A B ...). Latency is measured inside
-the browser: from just before the mouse is released to the frame in which the
-**Prediction** metric appears (the canvas is reset before each drawing).
+headless Chromium, alternating between the pages (A B C D A B C D ...). Latency is measured
+inside the browser: from just before the mouse is released to the frame in which the
+**Prediction** metric appears (the canvas is reset before each drawing). The Draw page is
+timed with "Inside the network" hidden (the page as it was before those views), on its
+default view (Activations), and on its most expensive one (Why this digit). Then, on the
+Train page, from pressing Train to the first point of the live curves, for a first and a
+second training in the same session (reference network, full data).
 
-    MNIST_PATH=../shared/data/mnist.npz python -m bench.app_latency [--drawings 20]
+    MNIST_PATH=../shared/data/mnist.npz python -m bench.app_latency [--drawings 20] [--trainings 2]
 """
 
 from __future__ import annotations
@@ -46,6 +50,45 @@ def open_and_wait(page, url: str) -> None:
     page.wait_for_timeout(500)
 
 
+def show_inside(page, view: str | None) -> None:
+    """Pick a view of "Inside the network" (None: hide them, by unselecting the default one)."""
+    page.get_by_text("Inside the network").wait_for(timeout=30_000)
+    button = page.locator("[data-testid=stButtonGroup] button").filter(has_text=view or "Activations").first
+    button.click()
+    page.wait_for_timeout(800)
+
+
+FIRST_POINT = """() => {
+  const bar = [...document.querySelectorAll('[data-testid=stProgress]')].map(e => e.innerText).join(' ');
+  const charts = document.querySelectorAll('[data-testid=stVegaLiteChart]').length;
+  const metrics = [...document.querySelectorAll('[data-testid=stMetric]')];
+  const done = metrics.some(m => m.innerText.includes('Test accuracy'));
+  return bar.includes('training') && charts > 0 && !done ? performance.now() : false;
+}"""
+FINISHED = (
+    "() => [...document.querySelectorAll('[data-testid=stMetric]')].some(m => m.innerText.includes('Test accuracy'))"
+)
+
+
+def click_to_first_point(browser, folder: Path, trainings: int, epochs: int = 1) -> list[float]:
+    """Seconds from pressing Train to the live curves' first point, for successive trainings of one session."""
+    seconds = []
+    with running_app(folder) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(f"{url}/train?epochs={epochs}")
+        page.get_by_role("button", name="Train", exact=True).wait_for(timeout=60_000)
+        page.wait_for_timeout(15_000)  # a person reads the page: the warm worker gets ready meanwhile
+        for _ in range(trainings):
+            pressed = page.evaluate("performance.now()")
+            page.get_by_role("button", name="Train", exact=True).click()
+            shown = page.wait_for_function(FIRST_POINT, timeout=120_000, polling="raf").json_value()
+            seconds.append((shown - pressed) / 1000)
+            page.wait_for_function(FINISHED, timeout=600_000)
+            page.wait_for_timeout(3_000)
+        page.close()
+    return seconds
+
+
 def startup(browser, folder: Path) -> dict[str, float]:
     """Seconds from launching ``streamlit run app.py`` to Home rendered, and to a first prediction on Draw."""
     started = time.perf_counter()
@@ -68,6 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--drawings", type=int, default=20, help="drawings per page (default 20)")
     parser.add_argument("--startups", type=int, default=3, help="cold starts to time (default 3)")
+    parser.add_argument("--trainings", type=int, default=2, help="trainings to time from click to curve (default 2)")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -85,25 +129,34 @@ def main() -> None:
             running_app(Path(tempfile.mkdtemp(dir=scratch))) as app_url,
         ):
             pages = {}
-            for name, url in (
-                ("floor (trivial canvas page)", floor_url),
-                ("Draw page (preprocess + predict)", f"{app_url}/draw"),
+            for name, url, view in (
+                ("floor (trivial canvas page)", floor_url, ""),
+                ("Draw page, inside views hidden", f"{app_url}/draw", None),
+                ("Draw page, Activations (default)", f"{app_url}/draw", "Activations"),
+                ("Draw page, Why this digit", f"{app_url}/draw", "Why this digit"),
             ):
                 pages[name] = browser.new_page(viewport={"width": 1400, "height": 1000})
                 open_and_wait(pages[name], url)
                 draw_and_time(pages[name], "1")  # warm-up: model load, first run
+                if view != "" and view != "Activations":
+                    show_inside(pages[name], view)
             timings: dict[str, list[float]] = {name: [] for name in pages}
             for index in range(args.drawings):
                 digit = "10"[index % 2]
                 for name, page in pages.items():
                     timings[name].append(draw_and_time(page, digit))
+        starts_to_curve = click_to_first_point(browser, Path(tempfile.mkdtemp(dir=scratch)), args.trainings)
         browser.close()
 
     for name, values in timings.items():
         median, p95 = statistics.median(values), percentile(values, 95)
         print(f"mouse-up to prediction, {name:34s} median {median:6.0f} ms  p95 {p95:6.0f} ms  n={len(values)}")
-    floor, draw = (statistics.median(v) for v in timings.values())
-    print(f"Draw page over the floor: {draw - floor:+.0f} ms (median)")
+    floor, hidden, *inside = (statistics.median(v) for v in timings.values())
+    print(f"Draw page over the floor: {hidden - floor:+.0f} ms (median, inside views hidden)")
+    for name, median in zip(list(timings)[2:], inside, strict=True):
+        print(f"{name} over the page without them: {median - hidden:+.0f} ms (median)")
+    for index, seconds in enumerate(starts_to_curve, start=1):
+        print(f"Train pressed to the first curve point, training {index} of the session: {seconds:.2f} s")
 
 
 if __name__ == "__main__":

@@ -492,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--cli-runs", type=int, default=3, help="timed `python -m model learn` runs (0: none)")
     parser.add_argument("--sweep", action="store_true", help="the knob search, on the tuning writers")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="OPTION=JSON", help="change a TeachOptions field, e.g. patience=6"
+    )
     parser.add_argument("--sheet", type=Path, help="write the taught drawings of every writer to this PNG")
     parser.add_argument("--json", type=Path, help="write everything measured to this file")
     args = parser.parse_args(argv)
@@ -509,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"built {len(sets)} writers ({args.hands} hands) in {time.perf_counter() - started:.1f} s", flush=True)
     if args.sheet:
         contact_sheet(sets, args.sheet)
-    options = TeachOptions()
+    options = replace(TeachOptions(), **{key: json.loads(value) for key, value in (o.split("=", 1) for o in args.set)})
     mnist = mnist_reference(base.metadata.preprocessing, options)
     results: dict = {"options": options_summary(options), "hands": args.hands, "variants": [], "cli": []}
     if args.sweep:

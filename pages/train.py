@@ -1,6 +1,5 @@
 """Train: choose a network, train it in the background, watch the curves live."""
 
-
 import numpy as np
 import streamlit as st
 

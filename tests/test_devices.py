@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from tests.helpers import PROJECT_ROOT
+from utils.errors import SettingsError
 
 TWO_CPUS = """
 import json, tensorflow as tf
@@ -42,5 +43,5 @@ def test_auto_uses_the_default_device_without_several_gpus():
     from model.devices import choose_strategy
 
     assert choose_strategy("auto").num_replicas_in_sync == 1
-    with pytest.raises(ValueError, match="MNIST_LAB_STRATEGY must be one of"):
+    with pytest.raises(SettingsError, match="MNIST_LAB_STRATEGY='everything' is not allowed"):
         choose_strategy("everything")

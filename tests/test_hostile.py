@@ -184,9 +184,7 @@ def test_keras_load_errors_keep_their_reason(store, tmp_path):
 def test_bad_max_trainings_names_the_variable_value_and_range(value):
     with pytest.raises(SettingsError) as caught:
         read_settings({"MNIST_LAB_MAX_TRAININGS": value})
-    assert str(caught.value) == (
-        f"MNIST_LAB_MAX_TRAININGS={value!r} is not allowed: use a whole number from 1 to 64"
-    )
+    assert str(caught.value) == (f"MNIST_LAB_MAX_TRAININGS={value!r} is not allowed: use a whole number from 1 to 64")
 
 
 @pytest.mark.parametrize(
