@@ -16,6 +16,7 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/train.py", title="Train", icon=":material/monitoring:", url_path="train"),
     st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
+    st.Page("pages/drawings.py", title="Your drawings", icon=":material/school:", url_path="drawings"),
     st.Page("pages/explore.py", title="Explore", icon=":material/grid_on:", url_path="explore"),
     st.Page("pages/models.py", title="Models", icon=":material/inventory_2:", url_path="models"),
 ]

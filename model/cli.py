@@ -314,10 +314,11 @@ def run_learn(args: argparse.Namespace, store: ModelStore) -> int:
     if result.status == "diverged":
         print(f"error: {result.message}", file=sys.stderr)
         return 1
-    info = store.save(result.network, name, result.metadata)
-    blocked = result.blocked
-    if blocked and any(known.name == base.name for known in store.list()):
-        store.set_active(base.name)  # saved for a look, but it does not answer in the parent's place
+    from model.jobs import save_taught
+
+    saved, blocked = save_taught(store, result, name)
+    info = store.get(saved)
+    if blocked:
         print(f"warning: {blocked}", file=sys.stderr)
     held = {"before": result.yours_before, "after": result.yours_after} if result.held_out else None
     if args.json:

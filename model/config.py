@@ -118,6 +118,7 @@ class TrainingConfig:
     validation_fraction: float = 0.1
     seed: int = 0
     augment: bool = False  # distort training digits afresh every epoch (model/augment.py)
+    conventions: bool = False  # slashed 0s, flagged 1s, crossed 7s, open 4s in training (model/conventions.py)
 
     def __post_init__(self) -> None:
         for setting in SETTINGS:
@@ -227,6 +228,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Every epoch, each training digit is randomly rotated, scaled, slanted, shifted, warped and drawn thicker "
         "or thinner, so the network learns digits as people draw them, not only MNIST's. Needs more epochs "
         "(try 30); costs little time per epoch.", "augment", ("--augment",), kind=bool,
+    ),
+    Setting(
+        "conventions", "Teach world handwriting conventions",
+        "MNIST's writers were American. This draws other countries' habits onto some training digits: a slash "
+        "through 0s, a flag and foot on 1s, a bar across 7s, an open top on 4s, so the network also reads "
+        "European handwriting. Most digits stay plain; costs about a second before training.", "conventions",
+        ("--conventions",), kind=bool,
     ),
     Setting(
         "batch_size", "Batch size",

@@ -11,6 +11,7 @@ tests make their own.
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 import queue
@@ -18,9 +19,10 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +34,10 @@ from model.quiet import native_log_filtered
 from model.storage import ModelStore
 from utils.errors import LabError, ModelStorageError
 from utils.mnist import load_raw
+
+if TYPE_CHECKING:
+    from model.finetune import TeachOptions, TeachResult
+    from utils.drawings import Drawing
 
 WORKER_NICENESS = 10  # a lower CPU priority than the web server's
 ABANDONED_AFTER_S = 30.0  # a job whose browser session has been gone this long is stopped
@@ -141,10 +147,11 @@ class Worker:
 
 
 class WarmWorkers:
-    """One worker kept started and warmed up, so that pressing Train trains at once.
+    """One worker kept started and warmed up, so that pressing Train trains at once, every time.
 
-    Each worker trains once and exits (its memory goes back to the system); a new one is
-    started after a training ends rather than during it, so the two never compete for CPU.
+    Each worker trains once and exits (its memory goes back to the system). The next one is
+    started as soon as one is taken, at the workers' low CPU priority, so it is ready by the
+    time the user presses Train again.
     """
 
     def __init__(self) -> None:
@@ -153,12 +160,13 @@ class WarmWorkers:
 
     def take(self) -> Worker:
         with self._lock:
-            worker, self._ready = self._ready, None
+            worker, self._ready = self._ready, Worker.start(warm_data=True)
         if worker is None or not worker.process.is_alive():
             worker = Worker.start(warm_data=True)
         return worker
 
     def refill(self) -> None:
+        """Make sure a ready worker exists (one that died while waiting is replaced)."""
         with self._lock:
             if self._ready is None or not self._ready.process.is_alive():
                 self._ready = Worker.start(warm_data=True)
@@ -191,7 +199,7 @@ class TrainingJob:
         self.progress = TrainingProgress()
         self.state = JobState.QUEUED
         self.error: str | None = None
-        self.outcome: JobOutcome | None = None
+        self.outcome: JobOutcome | TeachOutcome | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"train-{name}", daemon=True)
 
@@ -219,6 +227,10 @@ class TrainingJob:
                 self.stop()
                 return
             time.sleep(poll_s)
+
+    def work(self) -> Callable[[multiprocessing.Queue, threading.Event], None]:
+        """What the worker process runs, given the messages queue and the stop flag (picklable)."""
+        return functools.partial(_train_and_save, self.config, self.name, self.store, self.data_source)
 
     def stop(self) -> None:
         """Ask the job to end: a waiting job is cancelled, a running one stops after its current batch."""
@@ -249,7 +261,7 @@ class TrainingJob:
     def _supervise(self) -> None:
         self.state = JobState.STARTING
         worker = self.workers.take() if self.workers else Worker.start()
-        worker.requests.put((self.config, self.name, self.store, self.data_source))
+        worker.requests.put(self.work())
         try:
             while not self._handle(_next_message(worker.messages, worker.process)):
                 if self._stop.is_set():
@@ -276,6 +288,93 @@ class TrainingJob:
             self.error, self.state = str(payload), JobState.FAILED
             return True
         return False
+
+
+@dataclass(frozen=True)
+class TeachOutcome:
+    """What the page shows after teaching: before and after, and whether the taught copy answers now."""
+
+    model_name: str
+    base: str
+    message: str
+    examples: int
+    held_out: int
+    yours_before: float | None
+    yours_after: float | None
+    mnist_before: float
+    mnist_after: float
+    mnist_tested: int
+    seconds: float
+    blocked: str | None  # why the taught copy was not made active
+    stopped: bool = False
+
+
+class TeachingJob(TrainingJob):
+    """Teach a copy of ``base`` the user's drawings, in the same worker processes and queue as training."""
+
+    def __init__(
+        self,
+        base: str,
+        drawings: Sequence[Drawing],
+        options: TeachOptions,
+        name: str,
+        store: ModelStore,
+        queue: TrainingQueue,
+        **kwargs: object,
+    ) -> None:
+        config = store.get(base).metadata.config or TrainingConfig()
+        super().__init__(config, name, store, queue, **kwargs)
+        self.base, self.drawings, self.options = base, list(drawings), options
+
+    def work(self) -> Callable[[multiprocessing.Queue, threading.Event], None]:
+        return functools.partial(_teach_and_save, self.base, self.drawings, self.options, self.name, self.store)
+
+
+def save_taught(store: ModelStore, result: TeachResult, name: str) -> tuple[str, str | None]:
+    """Save a taught copy; it becomes active unless MNIST suffered (then the parent stays active).
+
+    Returns the saved name and the reason it was not made active, if any.
+    """
+    info = store.save(result.network, name, result.metadata)
+    blocked = result.blocked
+    base = result.metadata.base_model
+    if blocked and base and any(known.name == base for known in store.list()):
+        store.set_active(base)  # saved for a look, but it does not answer in the parent's place
+    return info.name, blocked
+
+
+def _teach_and_save(
+    base: str,
+    drawings: Sequence[Drawing],
+    options: TeachOptions,
+    name: str,
+    store: ModelStore,
+    messages: multiprocessing.Queue,
+    stop: threading.Event,
+) -> None:
+    try:
+        from model.finetune import teach_saved
+
+        store.check_writable()
+        messages.put(("state", JobState.RUNNING))
+        result = teach_saved(store, base, drawings, options, [lambda event: messages.put(("event", event))], stop)
+        if result.status == "diverged":
+            messages.put(("failed", result.message))
+            return
+        messages.put(("state", JobState.SAVING))
+        saved, blocked = save_taught(store, result, store.unique_name(name))
+        messages.put(("done", TeachOutcome(
+            saved, base, result.message, result.examples, result.held_out, result.yours_before, result.yours_after,
+            result.mnist_before, result.mnist_after, result.mnist_tested, result.seconds, blocked,
+            stopped=result.status == "stopped",
+        )))  # fmt: skip
+    except LabError as error:
+        messages.put(("failed", str(error)))
+    except Exception as error:  # a bug: reported to the page instead of dying silently
+        messages.put(("failed", f"{type(error).__name__}: {error}"))
+    finally:
+        messages.close()
+        messages.join_thread()
 
 
 _MAIN_SWAP = threading.Lock()
@@ -327,7 +426,7 @@ def _worker_main(
                 prepared_mnist(load_raw())
         request = requests.get()
         if request is not None:
-            _train_and_save(*request, messages, stop)
+            request(messages, stop)
 
 
 def _train_and_save(

@@ -40,10 +40,11 @@ PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 DEFAULT_MODEL_NAME = "default"
 MAX_NAME_LENGTH = 64
 _ACTIVE_FILE = "active.txt"
+DRAWINGS_FOLDER = "drawings"  # sets of people's drawings, kept for teaching
 LEFTOVER_AGE_S = 3600.0  # a temporary file this old belongs to a save that was killed
 MAX_EXTRAS_BYTES = 20_000_000  # a 100-epoch projection of 1,000 digits is about 0.4 MB
 MAX_REASON_CHARS = 600  # Keras' load errors put the reason after a first line of context
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
 class ModelNotFoundError(ModelStorageError, LookupError):
@@ -74,14 +75,14 @@ class ModelInfo:
 
 
 def safe_name(raw: str) -> str:
-    """A file-system-safe model name: letters, digits, '.', '_' and '-' only, never a path.
+    """A file-system-safe model name: letters, digits, '.', '_', '+' and '-' only, never a path.
 
     '../../etc/passwd' becomes 'etc-passwd'; a name with nothing usable raises ModelStorageError.
     """
     name = _UNSAFE.sub("-", str(raw).replace("\x00", "")).strip(".-_")
     name = re.sub(r"\.{2,}", ".", name)[:MAX_NAME_LENGTH].strip(".-_")
     if not name:
-        raise ModelStorageError(f"model name {raw!r} has no usable characters (use letters, digits, '.', '_', '-')")
+        raise ModelStorageError(f"model name {raw!r} has no usable characters (use letters, digits, '.', '_', '+', '-')")
     return name
 
 
@@ -260,6 +261,38 @@ class ModelStore:
             info.path.with_suffix(".npz").unlink(missing_ok=True)
         except OSError as error:
             raise ModelStorageError(f"could not delete {name!r} from {self.root}: {_reason(error)}") from error
+
+    # -- drawings kept for teaching -------------------------------------------------
+
+    @property
+    def drawings_dir(self) -> Path:
+        return self.root / DRAWINGS_FOLDER
+
+    def drawing_sets(self) -> list[str]:
+        """Names of the saved sets of someone's drawings, newest first."""
+        files = sorted(self.drawings_dir.glob("*.zip"), key=lambda path: path.stat().st_mtime, reverse=True)
+        return [path.stem for path in files if not path.name.startswith(".")]
+
+    def save_drawing_set(self, name: str, data: bytes) -> str:
+        """Keep a zip of drawings (``utils.drawings.drawings_to_zip``) under ``name``, replacing a set of that name."""
+        name = safe_name(name)
+        try:
+            self.drawings_dir.mkdir(parents=True, exist_ok=True)
+            _atomic_write(self.drawings_dir / f"{name}.zip", lambda tmp: Path(tmp).write_bytes(data))
+        except OSError as error:
+            raise ModelStorageError(f"could not save the drawings in {self.drawings_dir}: {_reason(error)}") from error
+        return name
+
+    def drawing_set(self, name: str, max_bytes: int) -> bytes:
+        path = self.drawings_dir / f"{safe_name(name)}.zip"
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(max_bytes + 1)
+        except OSError as error:
+            raise ModelStorageError(f"no saved drawings named {name!r} ({error.strerror or error})") from error
+        if len(data) > max_bytes:
+            raise ModelStorageError(f"the saved drawings {name!r} are larger than {max_bytes // 2**20} MB")
+        return data
 
     # -- loading -----------------------------------------------------------------
 

@@ -171,6 +171,10 @@ def train(
     ``look_inside`` measures per-layer gradients on a probe and projects the last hidden
     layer as it goes (a few per cent of the time at most); off only to measure that cost.
     """
+    if config.conventions:  # the training split only: validation and test stay as written
+        from model.conventions import with_conventions
+
+        data = with_conventions(data, config.seed)
     strategy = choose_strategy()
     batches_per_epoch = math.ceil(len(data.x_train) / config.batch_size)
     with strategy.scope():  # XLA cannot compile across the replicas of a mirrored model

@@ -6,6 +6,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from model.inference import predict_probabilities
 from ui.charts import probability_bars
+from ui.drawings import feedback_ui
 from ui.inside import inside_network_ui
 from ui.resources import model_store
 from ui.shell import ensure_app_navigation
@@ -29,7 +30,7 @@ info, network = model_picker_ui(model_store())
 recipe = recipe_for(info.metadata.preprocessing)
 
 
-def show_prediction(image: np.ndarray | None, empty_prompt: str) -> np.ndarray | None:
+def show_prediction(image: np.ndarray | None, empty_prompt: str, key: str) -> np.ndarray | None:
     """Prediction metric, probability bars and the 28x28 input (returned), or a prompt when there is no ink."""
     try:
         digit = preprocess_digit(image, info.metadata.preprocessing) if image is not None else None
@@ -56,6 +57,7 @@ def show_prediction(image: np.ndarray | None, empty_prompt: str) -> np.ndarray |
             "drawing.",
             icon=":material/help:",
         )
+    feedback_ui(image, best, info, key)
     st.altair_chart(probability_bars(probabilities), width="stretch")
     st.image(pixel_grid(digit, scale=6), caption="What the network sees: 28x28 = 784 inputs", width=168)
     st.caption("Your drawing, " + ", ".join(recipe.steps()) + ".")
@@ -105,7 +107,9 @@ def drawing_area() -> None:
         if problem is not None:
             st.warning(problem.message, icon=":material/draw:")
         if problem is None or not problem.blocks_prediction:
-            digit = show_prediction(image, "Draw a digit (0-9) in the black box and the network will guess it.")
+            digit = show_prediction(
+                image, "Draw a digit (0-9) in the black box and the network will guess it.", "canvas"
+            )
     if digit is not None:
         inside_network_ui(network, digit)
 
@@ -126,4 +130,4 @@ if upload is not None:
         picture_col, answer_col = st.columns([1, 1])
         picture_col.image(displayable(picture), caption=upload.name, width=CANVAS_SIDE)
         with answer_col:
-            show_prediction(picture, "No digit found in this picture: it looks blank.")
+            show_prediction(picture, "No digit found in this picture: it looks blank.", "upload")

@@ -198,3 +198,21 @@ def projection_scatter(points: np.ndarray, labels: np.ndarray) -> alt.Chart:
         )
         .properties(height=360)
     )
+
+
+def before_after_bars(scores: dict[str, tuple[float, float]]) -> alt.Chart:
+    """Accuracy before and after teaching, side by side for each set of digits."""
+    rows = [
+        {"set": name, "when": when, "accuracy": value}
+        for name, pair in scores.items()
+        for when, value in zip(("before", "after"), pair, strict=True)
+    ]
+    base = alt.Chart(pd.DataFrame(rows)).encode(
+        x=alt.X("when:N", sort=["before", "after"], title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("accuracy:Q", title="Accuracy", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        color=alt.Color("when:N", sort=["before", "after"], scale=alt.Scale(range=["#94a3b8", "#1d4ed8"]),
+                        legend=None),
+    )  # fmt: skip
+    bars = base.mark_bar()
+    labels = base.mark_text(dy=-8).encode(text=alt.Text("accuracy:Q", format=".1%"))
+    return (bars + labels).properties(height=220).facet(column=alt.Column("set:N", title=None))

@@ -1,0 +1,186 @@
+"""Your drawings: the digits you corrected or confirmed on Draw, and teaching the network your handwriting."""
+
+import streamlit as st
+
+from model.finetune import TeachOptions
+from model.jobs import JobState, TeachingJob
+from ui.charts import before_after_bars
+from ui.drawings import my_drawings
+from ui.resources import model_store, training_queue, training_workers
+from ui.shell import ensure_app_navigation, session_connected
+from ui.visual import thumbnail
+from utils.drawings import MAX_ZIP_BYTES, count_by_digit, drawings_from_zip, drawings_to_zip
+from utils.errors import LabError
+from utils.preprocess import PREPROCESSING_VERSION as PREPROCESSING
+
+ensure_app_navigation()
+
+MIN_TO_TEACH = 5  # fewer drawings than this teach nothing measurable
+SUGGESTED = 3  # drawings of each digit the network gets wrong
+GALLERY_COLUMNS = 8
+POLL_SECONDS = 0.75
+
+st.title("Your drawings")
+store = model_store()
+drawings = my_drawings()
+st.markdown(
+    "Every drawing you mark **Right, keep it** or **Wrong? It was a …** on the Draw page is kept here with its "
+    "true digit, so you can **teach the network your handwriting**. They stay **in this browser session only** "
+    "(gone when you close the tab) unless you save them as a named set, which is kept on the server in the models "
+    "folder and can be used again later or with `python -m model learn`."
+)
+
+counts = count_by_digit(drawings)
+if drawings:
+    st.caption("Drawings of each digit: " + ", ".join(f"{digit}: {n}" for digit, n in enumerate(counts) if n))
+    digit = st.segmented_control(
+        "Show the drawings of", [d for d in range(10) if counts[d]], key="mine_digit", required=True,
+        default=next(d for d in range(10) if counts[d]),
+    )  # fmt: skip
+    shown = [index for index, drawing in enumerate(drawings) if drawing.label == digit]
+    for row in range(0, len(shown), GALLERY_COLUMNS):
+        for column, index in zip(st.columns(GALLERY_COLUMNS), shown[row : row + GALLERY_COLUMNS], strict=False):
+            column.image(thumbnail(drawings[index].pixels), width=72)
+            if column.button("Delete", key=f"delete_{index}_{id(drawings[index])}", type="tertiary"):
+                del drawings[index]
+                st.rerun()
+else:
+    st.info("No drawings yet: draw on the **Draw** page and tell the network whether it was right.")
+
+with st.expander("Save, load, download or upload drawings", expanded=not drawings):
+    save_col, load_col = st.columns(2)
+    with save_col:
+        set_name = st.text_input("Save as a named set", placeholder="e.g. ana-sevens", key="set_name")
+        if st.button("Save set", disabled=not drawings or not set_name.strip(), icon=":material/save:"):
+            try:
+                saved = store.save_drawing_set(set_name, drawings_to_zip(drawings))
+            except LabError as error:
+                st.error(str(error))
+            else:
+                st.success(f"Saved {len(drawings)} drawings as **{saved}** in {store.drawings_dir}.")
+    with load_col:
+        sets = store.drawing_sets()
+        chosen_set = st.selectbox(
+            "Saved sets", sets, index=None, placeholder="none saved yet" if not sets else "pick one"
+        )
+        if st.button("Add this set to my drawings", disabled=chosen_set is None, icon=":material/folder_open:"):
+            try:
+                loaded, problems = drawings_from_zip(store.drawing_set(chosen_set, MAX_ZIP_BYTES), PREPROCESSING)
+            except LabError as error:
+                st.error(str(error))
+            else:
+                drawings.extend(loaded)
+                st.session_state["mine_notice"] = f"Added {len(loaded)} drawings from {chosen_set}." + (
+                    f" Skipped {len(problems)}: " + "; ".join(problems[:3]) if problems else ""
+                )
+                st.rerun()
+    st.download_button(
+        "Download all as a zip (folders 0/ to 9/)", lambda: drawings_to_zip(drawings), file_name="my-drawings.zip",
+        mime="application/zip", icon=":material/download:", disabled=not drawings, on_click="ignore",
+    )  # fmt: skip
+    upload = st.file_uploader("Upload such a zip", type=["zip"], key="mine_upload")
+    if upload is not None and st.session_state.get("mine_uploaded") != upload.file_id:
+        st.session_state["mine_uploaded"] = upload.file_id
+        try:
+            loaded, problems = drawings_from_zip(upload.getvalue(), PREPROCESSING)
+        except LabError as error:
+            st.error(f"{upload.name}: {error}")
+        else:
+            drawings.extend(loaded)
+            st.session_state["mine_notice"] = f"Added {len(loaded)} drawings from {upload.name}." + (
+                f" Skipped {len(problems)}: " + "; ".join(problems[:3]) if problems else ""
+            )
+            st.rerun()
+    sure = st.checkbox("Yes, forget all my drawings in this session", key="mine_clear_sure")
+    if st.button("Clear all", disabled=not (sure and drawings), icon=":material/delete_sweep:"):
+        drawings.clear()
+        st.rerun()
+if notice := st.session_state.pop("mine_notice", None):
+    st.info(notice)
+
+
+st.header("Teach the network")
+job: TeachingJob | None = st.session_state.get("teaching_job")
+busy = job is not None and job.state.active
+base = store.active()
+left = max(0, MIN_TO_TEACH - len(drawings))
+st.markdown(
+    f"Fine-tunes a **copy** of the active model, **{base.name}**, on your drawings mixed with MNIST digits it "
+    "already knows (so it does not forget them), then saves the copy as a new model; the original is never changed. "
+    "About 15 % of your drawings are kept out of the teaching to show honestly whether it learned your style."
+)
+if left:
+    st.info(
+        f"Keep {left} more drawing{'s' if left > 1 else ''} to teach; "
+        f"{SUGGESTED} of each digit it gets wrong help most."
+    )
+replay = st.toggle(
+    "Keep MNIST in the lesson (replay)", True, key="teach_replay",
+    help="Off: teach on your drawings only, and watch the MNIST bar fall: catastrophic forgetting.",
+)  # fmt: skip
+last_only = st.toggle(
+    "Change only the last layer", False, key="teach_last_only",
+    help="Freezes the hidden layers: the network may only re-weigh the features it already has.",
+)  # fmt: skip
+name = st.text_input("Save the taught copy as", placeholder=f"{base.name}+mine", key="teach_name")
+if st.button("Teach the network", type="primary", icon=":material/school:", disabled=busy or left > 0):
+    try:
+        target = store.check_new_name(name) if name.strip() else store.unique_name(f"{base.name}+mine")
+        store.check_writable()
+    except LabError as error:
+        st.error(f"Not started: {error}.")
+    else:
+        job = TeachingJob(
+            base.name, drawings, TeachOptions(replay=replay, last_layer_only=last_only), target, store,
+            training_queue(), owner_present=session_connected(), workers=training_workers(),
+        ).start()  # fmt: skip
+        st.session_state["teaching_job"] = job
+        busy = True
+
+
+def teaching_progress() -> None:
+    job: TeachingJob | None = st.session_state.get("teaching_job")
+    if job is None:
+        return
+    snapshot = job.progress.snapshot()
+    latest = snapshot.latest
+    text = job.state.value.capitalize() + "…"
+    if latest is not None and job.state.active:
+        text = f"Teaching: epoch {latest.epoch + 1}/{latest.epochs} · {job.state.value}"
+    st.progress(snapshot.fraction if job.state.active else 1.0, text=text)
+    if job.state.active and st.button("Stop", icon=":material/stop:", disabled=job.stop_requested, key="teach_stop"):
+        job.stop()
+    if st.session_state.get("teach_polling") and not job.state.active:
+        st.session_state["teach_polling"] = False
+        st.rerun(scope="app")
+    st.session_state["teach_polling"] = job.state.active
+
+
+st.fragment(run_every=POLL_SECONDS if busy else None)(teaching_progress)()
+
+if job is not None and not job.state.active:
+    if job.state is JobState.FAILED:
+        st.error(job.error or "Teaching failed.")
+    elif job.outcome is not None:
+        outcome = job.outcome
+        scores = {f"MNIST test ({outcome.mnist_tested:,} digits)": (outcome.mnist_before, outcome.mnist_after)}
+        if outcome.yours_before is not None:
+            scores = {f"Your held-out drawings ({outcome.held_out})": (outcome.yours_before, outcome.yours_after),
+                      **scores}  # fmt: skip
+        st.altair_chart(before_after_bars(scores), width="content")
+        if outcome.blocked:
+            st.warning(f"Saved as **{outcome.model_name}**, but not made active: {outcome.blocked}")
+        else:
+            st.success(f"{outcome.message} Saved as **{outcome.model_name}**, now the active model.")
+        if outcome.yours_before is None:
+            st.caption("Too few drawings to hold some out: draw a few more of each digit for an honest score.")
+        if store.active().name != outcome.base and st.button(
+            f"Undo: make {outcome.base} active again", icon=":material/undo:", key="teach_undo"
+        ):
+            try:
+                store.set_active(outcome.base)
+            except LabError as error:
+                st.error(str(error))
+            else:
+                st.toast(f"{outcome.base} answers again.")
+                st.rerun()
