@@ -82,7 +82,9 @@ def safe_name(raw: str) -> str:
     name = _UNSAFE.sub("-", str(raw).replace("\x00", "")).strip(".-_")
     name = re.sub(r"\.{2,}", ".", name)[:MAX_NAME_LENGTH].strip(".-_")
     if not name:
-        raise ModelStorageError(f"model name {raw!r} has no usable characters (use letters, digits, '.', '_', '+', '-')")
+        raise ModelStorageError(
+            f"model name {raw!r} has no usable characters (use letters, digits, '.', '_', '+', '-')"
+        )
     return name
 
 
