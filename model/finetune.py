@@ -394,7 +394,7 @@ def _trainer(network: keras.Model, config: TrainingConfig, options: TeachOptions
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution(steps),
-        jit_compile=False,  # measured: XLA's compile costs ~2 s more than it saves over a teaching's ~10 epochs
+        jit_compile=False,  # measured: XLA's compile costs ~2 s and later epochs are no faster (bench/RESULTS.md)
     )
     return trainer
 

@@ -1,8 +1,10 @@
-"""Your drawings: the digits you corrected or confirmed on Draw, and teaching the network your handwriting."""
+"""Your drawings: the digits you corrected or confirmed on Draw, and teaching the network your handwriting.
+
+Never imports TensorFlow itself: teaching runs in a worker process.
+"""
 
 import streamlit as st
 
-from model.finetune import TeachOptions
 from model.jobs import JobState, TeachingJob
 from ui.charts import before_after_bars
 from ui.drawings import my_drawings
@@ -130,6 +132,8 @@ if st.button("Teach the network", type="primary", icon=":material/school:", disa
     except LabError as error:
         st.error(f"Not started: {error}.")
     else:
+        from model.finetune import TeachOptions  # imports Keras: only when teaching starts
+
         job = TeachingJob(
             base.name, drawings, TeachOptions(replay=replay, last_layer_only=last_only), target, store,
             training_queue(), owner_present=session_connected(), workers=training_workers(),

@@ -26,7 +26,7 @@ from model.finetune import (
     mnist_reference,
     teach,
 )
-from model.storage import PRETRAINED_DIR, ModelStore
+from model.storage import PRETRAINED_DIR, ModelStore, safe_name
 from tests.helpers import PROJECT_ROOT
 from utils.errors import ConfigError
 from utils.preprocess import PREPROCESSING_VERSION
@@ -151,7 +151,7 @@ def test_the_parent_network_is_untouched_and_the_result_can_be_saved(parent, tau
     assert metadata.base_model == "default" and metadata.config == info.metadata.config
     assert metadata.test_accuracy == result.mnist_after and metadata.preprocessing == info.metadata.preprocessing
     saved = store.save(result.network, "default+mine", metadata)
-    assert saved.name == "default-mine" and store.get(saved.name).metadata.base_model == "default"
+    assert saved.name == safe_name("default+mine") and store.get(saved.name).metadata.base_model == "default"
     assert any(type(e).__name__ == "BatchEvent" for e in events)
     assert sum(type(e).__name__ == "EpochEvent" for e in events) == result.epochs
 
@@ -196,14 +196,14 @@ def test_learn_prints_one_json_object_and_leaves_the_parent_file_as_it_was(tmp_p
     assert done.returncode == 0, done.stderr
     assert "notes.txt" in done.stderr  # reported, skipped
     record = json.loads(done.stdout.strip().splitlines()[-1])
-    assert record["name"] == "mine-mine" and record["base"] == "mine"
+    assert record["name"] == safe_name("mine+mine") and record["base"] == "mine"
     assert record["examples"] == 25 and record["held_out"] == 5
     assert isinstance(record["seconds"], float)
     for part in ("mnist", "yours"):
         assert set(record[part]) == {"before", "after"}
         assert all(isinstance(value, float) and 0 <= value <= 1 for value in record[part].values())
     assert {path.name: digest(path) for path in models.glob("mine.*")} == hashes
-    saved = json.loads((models / "mine-mine.json").read_text())
+    saved = json.loads((models / f"{record['name']}.json").read_text())
     assert saved["base_model"] == "mine" and saved["test_accuracy"] == record["mnist"]["after"]
 
 
@@ -218,7 +218,7 @@ def test_learn_from_a_tiny_folder_holds_nothing_out(tmp_path, writer, capsys):
     models = tmp_path / "models"
     assert main(["learn", str(folder), "--max-test", "300", "--json", "--models-dir", str(models)]) == 0
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert record["yours"] is None and record["examples"] == 3 and record["name"] == "default-mine"
+    assert record["yours"] is None and record["examples"] == 3 and record["name"] == safe_name("default+mine")
 
 
 @pytest.mark.parametrize("broken", [False, True])

@@ -48,12 +48,11 @@ def feedback_ui(image: np.ndarray, predicted: int, info: ModelInfo, key: str) ->
             keep(image, int(label), info, key)
             st.session_state[f"{key}_label"] = None  # ready for the next drawing
 
-    right, wrong = st.columns([1, 2], vertical_alignment="bottom")
-    right.button(
+    st.button(
         "Right, keep it", icon=":material/check:", key=f"{key}_right", on_click=keep,
         args=(image, predicted, info, key), width="stretch",
     )  # fmt: skip
-    wrong.pills(
+    st.pills(
         "Wrong? It was a …", [digit for digit in range(10) if digit != predicted], key=f"{key}_label",
         on_change=corrected,
     )  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -73,4 +75,27 @@ def test_a_link_with_values_out_of_range_keeps_the_defaults_and_says_so(page, se
     open_page(page, f"{server}/train?units=4096&epochs=abc")
     expect(page.get_by_text("units must be between 8 and 2048")).to_be_visible()
     expect(page.get_by_text("Network: 784-512-512-10")).to_be_visible()
+    no_exception(page)
+
+
+def test_draw_correct_keep_teach_and_see_the_after_bars(page, server):
+    open_page(page, f"{server}/draw")
+    for strokes, label in ((ONE, "1"), (ZERO, "0"), (ONE, "1"), (ZERO, "0"), (ONE, "7"), (ZERO, "0")):
+        clear = page.get_by_role("button", name="Clear drawing")
+        if clear.is_enabled():
+            clear.click()
+            expect(page.locator("[data-testid=stMetric]")).to_have_count(0, timeout=APP_TIMEOUT)
+        draw_on_canvas(page, strokes)
+        answer = prediction(page)
+        if answer == label:
+            page.get_by_role("button", name="Right, keep it").click()
+        else:  # "Wrong? It was a …": the pill with the true digit
+            pills = page.locator("[data-testid=stButtonGroup] button")
+            pills.filter(has_text=re.compile(f"^{label}$")).first.click()
+        wait_idle(page)
+    page.locator('[data-testid=stSidebarNav] a[href$="/drawings"]').click()  # same session: a new page load forgets
+    expect(page.get_by_text("Drawings of each digit: 0: 3, 1: 2, 7: 1")).to_be_visible(timeout=APP_TIMEOUT)
+    page.get_by_role("button", name="Teach the network").click()
+    expect(page.get_by_text("Saved as")).to_be_visible(timeout=300_000)
+    expect(page.locator("[data-testid=stVegaLiteChart]").filter(has_text="MNIST test")).to_be_visible()
     no_exception(page)
