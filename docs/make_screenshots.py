@@ -1,7 +1,9 @@
 """Regenerate the README's screenshots: python docs/make_screenshots.py (needs Chromium + playwright).
 
-Desktop (1400 px) and phone (390x844, touch) views of every page, Train caught mid-training
-(with augmentation on, so its preview shows) and Draw with a digit drawn.
+Desktop (1400 px) and phone (390 px, touch) views of every page: Draw with a 7 drawn and each
+view inside the network, Train caught mid-training (a deep sigmoid network, so the gradient
+flow shows vanishing gradients) and finished, Your drawings after keeping a few, Models
+with what each neuron learned.
 """
 
 from __future__ import annotations
@@ -13,9 +15,63 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.appserver import CHROMIUM, CHROMIUM_FLAGS, draw_on_canvas, running_app
+from bench.strokes import ONE, SEVEN, ZERO
 
 OUT = Path(__file__).resolve().parent / "screenshots"
-SEVEN = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]
+LESSON = "train?layers=5&units=128&activation=sigmoid&optimizer=sgd&lr=0.1&epochs=3"
+VIEWS = {
+    "desktop": {"viewport": {"width": 1400, "height": 2200}},
+    "phone": {"viewport": {"width": 390, "height": 3200}, "has_touch": True, "is_mobile": True},
+}
+
+
+def settle(page, milliseconds: int = 1500) -> None:
+    page.wait_for_timeout(milliseconds)
+    page.locator("[data-testid=stStatusWidget]").wait_for(state="detached", timeout=60_000)
+
+
+def shoot(page, name: str, view: str) -> None:
+    page.screenshot(path=str(OUT / f"{name}-{view}.png"), full_page=True)
+
+
+def draw_pages(page, url: str, view: str) -> None:
+    page.goto(f"{url}/draw")
+    page.locator("canvas.upper-canvas").first.wait_for()
+    settle(page)
+    draw_on_canvas(page, SEVEN, steps=12)
+    page.locator("[data-testid=stMetric]").first.wait_for()
+    settle(page)
+    shoot(page, "draw", view)
+    for label, name in (("One neuron", "draw-neuron"), ("Why this digit", "draw-why")):
+        page.get_by_text(label, exact=True).click()
+        settle(page)
+        shoot(page, name, view)
+    page.get_by_role("button", name="Right, keep it").click()
+    for strokes in (ONE, ZERO):
+        page.get_by_role("button", name="Clear drawing").click()
+        settle(page)
+        draw_on_canvas(page, strokes, steps=12)
+        page.locator("[data-testid=stMetric]").first.wait_for()
+        settle(page)
+        page.get_by_role("button", name="Right, keep it").click()
+        settle(page)
+    page.locator('[data-testid=stSidebarNav] a[href$="/drawings"]').click()
+    page.get_by_text("Drawings of each digit").wait_for(timeout=60_000)
+    settle(page)
+    shoot(page, "drawings", view)
+
+
+def train_pages(page, url: str, view: str) -> None:
+    page.goto(f"{url}/{LESSON}")
+    page.get_by_role("button", name="Train", exact=True).wait_for(timeout=60_000)
+    settle(page, 3000)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Gradient flow").wait_for(timeout=120_000)
+    page.wait_for_timeout(8000)
+    shoot(page, "train", view)
+    page.locator("[data-testid=stMetric]").filter(has_text="Test accuracy").wait_for(timeout=300_000)
+    settle(page, 2000)
+    shoot(page, "train-done", view)
 
 
 def main() -> None:
@@ -28,36 +84,19 @@ def main() -> None:
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        views = {
-            "desktop": {"viewport": {"width": 1400, "height": 1200}},
-            "phone": {"viewport": {"width": 390, "height": 1600}, "has_touch": True, "is_mobile": True},
-        }
-        for view, options in views.items():
+        for view, options in VIEWS.items():
             page = browser.new_context(**options).new_page()
-            for path in ("", "explore", "models"):
+            for path in ("", "explore"):
                 page.goto(f"{url}/{path}")
                 page.locator("h1").first.wait_for()
-                page.wait_for_timeout(3000)
-                page.screenshot(path=str(OUT / f"{path or 'home'}-{view}.png"), full_page=True)
-            page.goto(f"{url}/draw")
-            page.locator("canvas.upper-canvas").first.wait_for()
-            page.wait_for_timeout(1500)
-            draw_on_canvas(page, [SEVEN], steps=12)
-            page.locator("[data-testid=stMetric]").first.wait_for()
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(OUT / f"draw-{view}.png"), full_page=True)
-            page.goto(f"{url}/train")
-            page.get_by_text("Augment training data").click()
-            page.get_by_text("random distortions of it").wait_for(timeout=60_000)
-            page.wait_for_timeout(1000)
-            page.get_by_role("button", name="Train", exact=True).click()
-            page.locator("[data-testid=stVegaLiteChart]").nth(1).wait_for(timeout=60_000)
-            page.wait_for_timeout(6000)
-            page.screenshot(path=str(OUT / f"train-{view}.png"), full_page=True)
-            page.locator(".st-key-stop button").click()
-            page.locator("[data-testid=stMetric]").first.wait_for(timeout=60_000)
-            page.wait_for_timeout(2000)
-            page.screenshot(path=str(OUT / f"train-done-{view}.png"), full_page=True)
+                settle(page, 3000)
+                shoot(page, path or "home", view)
+            draw_pages(page, url, view)
+            train_pages(page, url, view)
+            page.goto(f"{url}/models")
+            page.get_by_text("What each neuron learned").wait_for(timeout=60_000)
+            settle(page, 3000)
+            shoot(page, "models", view)
         browser.close()
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from model.config import TrainingConfig
 from utils.errors import LabError, ModelStorageError
+from utils.files import FileTooLarge, read_capped
 from utils.preprocess import LEGACY_PREPROCESSING
 
 MAX_METADATA_BYTES = 1_000_000  # a 100-epoch model's record is about 12 KB
@@ -80,12 +81,11 @@ class ModelMetadata:
 def read_metadata(path: Path) -> ModelMetadata:
     """The record in ``path``; MetadataError says why it cannot be used."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_METADATA_BYTES + 1)
+        data = read_capped(path, MAX_METADATA_BYTES)
     except OSError as error:
         raise MetadataError(f"metadata unreadable: {error.strerror or error}") from error
-    if len(data) > MAX_METADATA_BYTES:
-        raise MetadataError(f"metadata file larger than {MAX_METADATA_BYTES // 1000} KB")
+    except FileTooLarge as error:
+        raise MetadataError(f"metadata file larger than {MAX_METADATA_BYTES // 1000} KB") from error
     return parse_metadata(data)
 
 

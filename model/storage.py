@@ -26,6 +26,7 @@ import numpy as np
 from model.config import TrainingConfig
 from model.metadata import MetadataError, ModelMetadata, read_metadata
 from utils.errors import ModelStorageError
+from utils.files import FileTooLarge, read_capped
 from utils.mnist import N_CLASSES, N_PIXELS
 from utils.settings import read_settings
 
@@ -155,9 +156,8 @@ class ModelStore:
     def _active_name(self) -> str:
         path = self.root / _ACTIVE_FILE
         try:
-            with open(path, "rb") as handle:  # a tiny file; a huge or binary one means "none chosen"
-                return handle.read(MAX_NAME_LENGTH + 1).decode("utf-8", "replace").strip()
-        except OSError:
+            return read_capped(path, 4 * MAX_NAME_LENGTH).decode("utf-8", "replace").strip()
+        except (OSError, FileTooLarge):  # none chosen, or not a name: the latest model answers
             return ""
 
     # -- writing -----------------------------------------------------------------
@@ -288,13 +288,11 @@ class ModelStore:
     def drawing_set(self, name: str, max_bytes: int) -> bytes:
         path = self.drawings_dir / f"{safe_name(name)}.zip"
         try:
-            with open(path, "rb") as handle:
-                data = handle.read(max_bytes + 1)
+            return read_capped(path, max_bytes)
         except OSError as error:
             raise ModelStorageError(f"no saved drawings named {name!r} ({error.strerror or error})") from error
-        if len(data) > max_bytes:
-            raise ModelStorageError(f"the saved drawings {name!r} are larger than {max_bytes // 2**20} MB")
-        return data
+        except FileTooLarge as error:
+            raise ModelStorageError(f"the saved drawings {name!r} are larger than {max_bytes // 2**20} MB") from error
 
     # -- loading -----------------------------------------------------------------
 

@@ -5,7 +5,7 @@ import pytest
 
 from utils import mnist
 from utils.errors import MnistError
-from utils.mnist import MnistFileError, load_raw, split_train_validation
+from utils.mnist import MnistFileError, load_raw, split_indices
 
 
 def _write(path, **overrides):
@@ -25,23 +25,20 @@ def test_shared_file_loads_in_keras_layout(mnist_raw):
     assert mnist_raw.x_train.dtype == np.uint8 and set(np.unique(mnist_raw.y_test)) == set(range(10))
 
 
-def test_split_keeps_test_apart_and_is_seeded(mnist_raw):
-    splits = split_train_validation(mnist_raw, 0.1, seed=3)
-    assert (len(splits.x_train), len(splits.x_val), len(splits.x_test)) == (54000, 6000, 10000)
-    assert splits.x_train.shape[1:] == (28, 28) and splits.x_train.dtype == np.uint8  # split, not preprocessed
-    every = np.sort(np.concatenate([splits.y_train, splits.y_val]))
-    assert np.array_equal(every, np.sort(mnist_raw.y_train.astype(np.int64)))  # nothing lost, nothing twice
-    again = split_train_validation(mnist_raw, 0.1, seed=3)
-    assert np.array_equal(splits.y_val, again.y_val)
-    other = split_train_validation(mnist_raw, 0.1, seed=4)
-    assert not np.array_equal(splits.y_val, other.y_val)
-    assert np.array_equal(splits.y_test, mnist_raw.y_test)
+def test_split_is_seeded_and_loses_nothing():
+    train, val = split_indices(60_000, 0.1, seed=3)
+    assert (len(train), len(val)) == (54000, 6000)
+    assert np.array_equal(np.sort(np.concatenate([train, val])), np.arange(60_000))  # nothing lost, nothing twice
+    assert np.array_equal(split_indices(60_000, 0.1, seed=3)[1], val)
+    assert not np.array_equal(split_indices(60_000, 0.1, seed=4)[1], val)
+    small_train, small_val = split_indices(60_000, 0.1, seed=3, max_train=900)
+    assert np.array_equal(small_train, train[:900]) and len(small_val) == 100
 
 
-def test_split_fraction_is_configurable(mnist_raw):
-    assert len(split_train_validation(mnist_raw, 0.25).x_val) == 15000
+def test_split_fraction_is_configurable():
+    assert len(split_indices(60_000, 0.25)[1]) == 15000
     with pytest.raises(MnistError, match="validation_fraction"):
-        split_train_validation(mnist_raw, 1.0)
+        split_indices(60_000, 1.0)
 
 
 def test_mnist_path_env_is_used(tmp_path, monkeypatch):

@@ -46,18 +46,6 @@ class RawMnist:
     y_test: np.ndarray
 
 
-@dataclass(frozen=True)
-class RawSplits:
-    """Training, validation and test images as stored (uint8 28x28), with int64 labels."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-
 def mnist_path_from_env() -> Path | None:
     """The local file named by ``MNIST_PATH``, or None to use Keras' download."""
     return read_settings().mnist_path
@@ -146,23 +134,3 @@ def split_indices(
         val_idx = val_idx[: max(1, round(len(val_idx) * max_train / len(train_idx)))]
         train_idx = train_idx[:max_train]
     return train_idx, val_idx
-
-
-def split_train_validation(
-    raw: RawMnist,
-    validation_fraction: float = 0.1,
-    seed: int = 0,
-    max_train: int | None = None,
-    max_test: int | None = None,
-) -> RawSplits:
-    """The images of ``split_indices``, as stored, with the first ``max_test`` test images."""
-    train_idx, val_idx = split_indices(len(raw.x_train), validation_fraction, seed, max_train)
-    labels = raw.y_train.astype(np.int64)
-    return RawSplits(
-        raw.x_train[train_idx],
-        labels[train_idx],
-        raw.x_train[val_idx],
-        labels[val_idx],
-        raw.x_test[:max_test],
-        raw.y_test[:max_test].astype(np.int64),
-    )
