@@ -7,10 +7,10 @@ alone reads a slashed zero as an 8 and a continental one as a 7. The common conv
 - 0 slashed (Ø): Scandinavia, engineers and programmers (to tell it from the letter O). Taught.
 - 0 dotted: a dot in the middle, same purpose as the slash. Taught (a small share).
 - 1 single stroke: the US and UK; MNIST has it.
-- 1 with a flag: continental Europe; a long up-stroke from the bottom left to the top. Taught.
+- 1 with a flag: continental Europe; a long stroke rising from the left into the top of the stem. Taught.
 - 1 with flag and foot: print style, common in France, Germany and schools; plus a short base. Taught.
 - 2 with a loop at the bottom left (curly 2): MNIST has some.
-- 3 flat-topped (a Z-like top over a round bowl): not taught; rare in this app's failures.
+- 3 flat-topped (a Z-like top over a round bowl): not taught (not among the reported failures).
 - 4 closed (a triangle top, as in print): MNIST has it.
 - 4 open (the left arm stops short of the stem: two strokes, no apex): Europe and many US writers;
   MNIST has many. Not taught: erasing the top of the arm on 28x28 images made 4s that look like
@@ -24,8 +24,8 @@ alone reads a slashed zero as an 8 and a continental one as a 7. The common conv
 Teaching them needs no new data: ``apply_conventions`` draws a convention onto a share of
 the 0s, 1s and 7s of the training split (never validation or test), with strokes as
 thick as the digit's own, then the changed images go through the same preprocessing as
-every training image. The plain forms stay the majority (about 70 % of each digit), so a
-crossed 7 does not make 7s into 4s nor a slashed 0 8s into 0s. Seeded; about a second.
+every training image. The plain forms stay the majority (70-75 % of each digit), so a
+crossed 7 does not make 7s into 4s nor a slashed 0 8s into 0s. Seeded; 1.3 s for 54,000 digits.
 """
 
 from __future__ import annotations
@@ -33,11 +33,15 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from utils.mnist import IMAGE_SIDE, N_PIXELS
+
+if TYPE_CHECKING:
+    from model.data import MnistSplits
 
 UPSCALE = 4  # strokes are drawn at 112x112 and area-averaged down, so they are anti-aliased like MNIST's
 INK = 0.3  # a pixel at least this bright is ink when measuring a digit
@@ -173,7 +177,7 @@ def apply_conventions(
     return rows, np.array(changed, np.int64)
 
 
-def with_conventions(data, seed: int):
+def with_conventions(data: MnistSplits, seed: int) -> MnistSplits:
     """``MnistSplits`` whose training split (only) carries the conventions."""
     rows, _ = apply_conventions(data.x_train, data.y_train, seed, data.preprocessing)
     return dataclasses.replace(data, x_train=rows)

@@ -14,6 +14,7 @@ from ui.visual import thumbnail
 from utils.drawings import MAX_ZIP_BYTES, count_by_digit, drawings_from_zip, drawings_to_zip
 from utils.errors import LabError
 from utils.preprocess import PREPROCESSING_VERSION as PREPROCESSING
+from utils.settings import read_settings
 
 ensure_app_navigation()
 
@@ -134,10 +135,17 @@ if st.button("Teach the network", type="primary", icon=":material/school:", disa
     else:
         from model.finetune import TeachOptions  # imports Keras: only when teaching starts
 
+        options = TeachOptions(replay=replay, last_layer_only=last_only, mnist_test_size=read_settings().max_test)
         job = TeachingJob(
-            base.name, drawings, TeachOptions(replay=replay, last_layer_only=last_only), target, store,
-            training_queue(), owner_present=session_connected(), workers=training_workers(),
-        ).start()  # fmt: skip
+            base.name,
+            drawings,
+            options,
+            target,
+            store,
+            training_queue(),
+            owner_present=session_connected(),
+            workers=training_workers(),
+        ).start()
         st.session_state["teaching_job"] = job
         busy = True
 

@@ -126,3 +126,11 @@ def test_the_benchmark_draws_every_convention_on_test_digits(mnist_raw):
     assert np.all(slashed.canvases >= plain.canvases) and (slashed.canvases > plain.canvases).any()
     again = convention_sets(mnist_raw.x_test, mnist_raw.y_test, per_set=3, seed=16)
     assert all(np.array_equal(a.canvases, b.canvases) for a, b in zip(sets, again, strict=True))
+
+
+def test_the_benchmark_prints_a_row_per_set(tmp_path, capsys):
+    from bench.conventions import main
+
+    main(["--models", "default", "--models-dir", str(tmp_path), "--per-set", "2"])
+    out = capsys.readouterr().out
+    assert "| 0 slashed | 2 |" in out and "| 4 open (two strokes) | 2 |" in out and "default: conventions mean" in out

@@ -31,7 +31,7 @@ from tests.helpers import PROJECT_ROOT
 from utils.errors import ConfigError
 from utils.preprocess import PREPROCESSING_VERSION
 
-FAST = TeachOptions(mnist_test_size=2000, replay_pool=3000, probe_size=300, max_epochs=12)
+FAST = TeachOptions(mnist_test_size=2000, max_epochs=12)  # a smaller replay pool forgets more: keep it
 
 
 # -- rules that need no network ------------------------------------------------------

@@ -67,7 +67,9 @@ def decode_image(data: bytes, label: str = "image", *, long_side: int | None = D
     except Image.DecompressionBombError as error:
         raise ImageError(f"{label}: the image is too large ({error})") from error
     except UnidentifiedImageError as error:
-        raise ImageError(f"{label}: not a readable image ({error})") from error
+        raise ImageError(
+            f"{label}: not a readable image (not a PNG, JPEG, GIF, BMP, TIFF, WebP or PPM file)"
+        ) from error
     except (OSError, ValueError, SyntaxError, EOFError) as error:  # truncated or corrupt data
         raise ImageError(f"{label}: the image data is damaged ({error})") from error
 
