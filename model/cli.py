@@ -22,6 +22,7 @@ from model.quiet import native_log_filtered
 from model.storage import ModelLoadError, ModelStore, load_for_inference
 from utils.errors import LabError, SettingsError
 from utils.settings import MAX_TEST_RANGE, MAX_TRAIN_RANGE, read_settings, whole_number
+from utils.words import counted
 
 os.environ.setdefault(
     "TF_CPP_MIN_LOG_LEVEL", "3"
@@ -39,10 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
         add_setting_flag(train, setting)
     train.add_argument("--name", help="name to save under (default: architecture and time)")
     train.add_argument(
-        "--max-train", type=counted("--max-train", MAX_TRAIN_RANGE), help="use only the first N training images"
+        "--max-train", type=whole_number_in("--max-train", MAX_TRAIN_RANGE), help="use only the first N training images"
     )
     train.add_argument(
-        "--max-test", type=counted("--max-test", MAX_TEST_RANGE), help="score on the first N test images"
+        "--max-test", type=whole_number_in("--max-test", MAX_TEST_RANGE), help="score on the first N test images"
     )
 
     evaluate = commands.add_parser("evaluate", parents=[common], help="test accuracy and loss of a model")
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     learn.add_argument("--no-replay", action="store_true", help="teach on the drawings only, without MNIST replay")
     learn.add_argument("--last-layer-only", action="store_true", help="change only the output layer's weights")
     learn.add_argument(
-        "--max-test", type=counted("--max-test", MAX_TEST_RANGE), help="score MNIST on the first N test images"
+        "--max-test", type=whole_number_in("--max-test", MAX_TEST_RANGE), help="score MNIST on the first N test images"
     )
     learn.add_argument("--json", action="store_true", help="one JSON object with the before/after scores")
     return parser
@@ -93,7 +94,7 @@ def add_setting_flag(parser: argparse.ArgumentParser, setting: Setting) -> None:
     )
 
 
-def counted(flag: str, limits: tuple[int, int]) -> Callable[[str], int]:
+def whole_number_in(flag: str, limits: tuple[int, int]) -> Callable[[str], int]:
     """An argparse type: a whole number within ``limits``, refused up front with the range."""
 
     def parse(raw: str) -> int:
@@ -304,7 +305,7 @@ def run_learn(args: argparse.Namespace, store: ModelStore) -> int:
             )
 
     if not args.json:
-        print(f"teaching {base.name!r} {len(drawings)} drawing(s) from {args.folder}", flush=True)
+        print(f"teaching {base.name!r} {counted(len(drawings), 'drawing')} from {args.folder}", flush=True)
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # first Ctrl-C: stop after this batch
     try:
@@ -337,7 +338,8 @@ def run_learn(args: argparse.Namespace, store: ModelStore) -> int:
     print(result.message)
     if held is not None:
         print(
-            f"your {result.held_out} held-out drawing(s): {held['before']:.0%} right before, {held['after']:.0%} after"
+            f"your {counted(result.held_out, 'held-out drawing')}: "
+            f"{held['before']:.0%} right before, {held['after']:.0%} after"
         )
     else:
         print("too few drawings to hold any out for an honest before/after score")

@@ -44,6 +44,7 @@ from utils.drawings import Drawing, DrawingsError, labelled_inputs
 from utils.errors import ConfigError
 from utils.mnist import N_PIXELS, RawMnist, load_raw
 from utils.preprocess import mnist_as_trained
+from utils.words import counted
 
 MNIST_DROP_LIMIT = 0.005  # half a point of MNIST test accuracy
 MIN_PER_DIGIT_TO_HOLD_OUT = 2  # a digit drawn once is taught, never held out
@@ -427,7 +428,7 @@ def _outcome(
         )
     scored = "" if tested == 10_000 else f" (on {tested:,} test images)"
     summary = (
-        f"Taught {examples} drawing(s) in {epochs} epoch(s), {seconds:.1f} s; "
+        f"Taught {counted(examples, 'drawing')} in {counted(epochs, 'epoch')}, {seconds:.1f} s; "
         f"MNIST {before.mnist:.2%} -> {after.mnist:.2%}{scored}."
     )
     if live.stopped_at is not None:

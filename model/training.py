@@ -22,6 +22,7 @@ from model.inference import evaluate
 from model.metadata import ModelMetadata
 from model.network import build_network, build_trainer
 from model.projection import PROJECTED_DIGITS, HiddenSnapshots
+from utils.words import counted
 
 Status = Literal["completed", "stopped", "diverged"]
 EXPLODED_LOSS = 1e3  # a random guess scores ln(10) = 2.3; a loss this large means the weights blew up
@@ -233,7 +234,7 @@ def train(
             f"Stopped by request during epoch {epoch + 1} (after batch {batch + 1}); the partly trained model was kept."
         )
     else:
-        result.message = f"Trained {completed} {'epoch' if completed == 1 else 'epochs'} in {seconds:.1f} s."
+        result.message = f"Trained {counted(completed, 'epoch')} in {seconds:.1f} s."
     if len(data.x_test):
         result.test_accuracy, result.test_loss = evaluate(network, data.x_test, data.y_test)
     return result

@@ -15,6 +15,7 @@ from utils.drawings import MAX_ZIP_BYTES, count_by_digit, drawings_from_zip, dra
 from utils.errors import LabError
 from utils.preprocess import PREPROCESSING_VERSION as PREPROCESSING
 from utils.settings import read_settings
+from utils.words import counted
 
 ensure_app_navigation()
 
@@ -113,10 +114,7 @@ st.markdown(
     "About 15 % of your drawings are kept out of the teaching to show honestly whether it learned your style."
 )
 if left:
-    st.info(
-        f"Keep {left} more drawing{'s' if left > 1 else ''} to teach; "
-        f"{SUGGESTED} of each digit it gets wrong help most."
-    )
+    st.info(f"Keep {counted(left, 'more drawing')} to teach; {SUGGESTED} of each digit it gets wrong help most.")
 replay = st.toggle(
     "Keep MNIST in the lesson (replay)", True, key="teach_replay",
     help="Off: teach on your drawings only, and watch the MNIST bar fall: catastrophic forgetting.",
