@@ -47,13 +47,15 @@ class GradientFlow(keras.callbacks.Callback):
         self._cost = 0.0  # seconds the last probe took
         self._next_at = 0.0
         self._epoch = 0
+        self._between_batches = keras.backend.backend() != "jax"
         self._last: LayerStatsEvent | None = None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.per_epoch.append(self._probe(0).gradient_norms)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if time.perf_counter() >= self._next_at:
+        # Keras' JAX trainer holds the weights outside the model until an epoch ends: probe then only.
+        if self._between_batches and time.perf_counter() >= self._next_at:
             self._probe(self._epoch * self.batches_per_epoch + batch + 1)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -202,3 +203,44 @@ def test_a_lesson_link_hides_the_named_controls(app):
     assert {"lr", "optimizer", "schedule"}.isdisjoint(keys) and {"layers", "activation"} <= keys
     button(app, "Train").click().run()
     assert app.session_state["training_job"].config.optimizer == "sgd"  # hidden, yet taken from the link
+
+
+def test_an_unsure_answer_says_so_next_to_the_prediction(app, monkeypatch):
+    import model.inference
+
+    flat = np.full(10, 0.05)
+    flat[8] = 0.55  # a letter X got "8, 54 %"
+    monkeypatch.setattr(model.inference, "predict_probabilities", lambda network, digit: flat)
+    open_page(app, "draw")
+    app.file_uploader[0].upload("x.png", _png_of(np.pad(np.eye(60, dtype=np.uint8) * 255, 40)), "image/png").run()
+    assert not app.exception and app.metric[0].label == "Prediction" and app.metric[0].value == "8"
+    assert any("not sure" in warning.value and "must always pick one" in warning.value for warning in app.warning)
+
+
+def test_pages_that_need_mnist_say_what_to_do_when_it_cannot_be_downloaded(app, monkeypatch, tmp_path):
+    import keras
+
+    def offline():
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: Name or service not known")
+
+    monkeypatch.delenv("MNIST_PATH", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    from streamlit import cache_resource
+
+    cache_resource.clear()  # MNIST may be cached from another test
+    open_page(app, "explore")
+    assert any("could not be downloaded" in error.value and "MNIST_PATH" in error.value for error in app.error)
+    open_page(app, "train")
+    app.toggle(key="augment").set_value(True).run()
+    assert not app.exception and any("could not be downloaded" in error.value for error in app.error)
+
+
+def _png_of(image: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "PNG")
+    return buffer.getvalue()
