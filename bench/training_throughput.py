@@ -29,11 +29,18 @@ import time
 
 from bench.appserver import PROJECT_ROOT
 
-VARIANTS = {"A": "project train()", "B": "plain model.fit", "C": "PyTorch", "D": "A, augmented", "J": "A on JAX"}
+VARIANTS = {
+    "A": "project train()",
+    "B": "plain model.fit",
+    "C": "PyTorch",
+    "D": "A, augmented",
+    "J": "A on JAX",
+    "N": "A, nothing recorded inside",  # no gradient probes, no projection: what looking inside costs
+}
 BACKENDS = {"J": "jax"}  # Keras backend per variant; the others run on TensorFlow
 
 
-def run_a(epochs: int, augment: bool = False) -> dict:
+def run_a(epochs: int, augment: bool = False, look_inside: bool = True) -> dict:
     from model.config import TrainingConfig
     from model.data import load_mnist
     from model.events import EpochEvent
@@ -43,7 +50,7 @@ def run_a(epochs: int, augment: bool = False) -> dict:
     config = TrainingConfig(epochs=epochs, augment=augment)
     data = load_mnist(config.validation_fraction, config.seed)
     progress = TrainingProgress()
-    result = train(config, data, [progress])
+    result = train(config, data, [progress], look_inside=look_inside)
     seconds = [event.seconds for event in progress.snapshot().epochs if isinstance(event, EpochEvent)]
     return {"epoch_seconds": seconds, "test_accuracy": result.test_accuracy}
 
@@ -149,7 +156,14 @@ def keras_device() -> str:
 
 
 def child(variant: str, epochs: int) -> None:
-    runners = {"A": run_a, "B": run_b, "C": run_c, "D": lambda epochs: run_a(epochs, augment=True), "J": run_a}
+    runners = {
+        "A": run_a,
+        "B": run_b,
+        "C": run_c,
+        "D": lambda epochs: run_a(epochs, augment=True),
+        "J": run_a,
+        "N": lambda epochs: run_a(epochs, look_inside=False),
+    }
     result = runners[variant](epochs)
     if "device" not in result:  # the PyTorch run names its own
         result["device"] = keras_device()
@@ -158,6 +172,7 @@ def child(variant: str, epochs: int) -> None:
 
 
 RATIOS = [("A", "B", ""), ("A", "C", ""), ("D", "A", " (augmentation's cost per epoch)"),
+          ("A", "N", " (the cost of gradient probes and projections)"),
           ("J", "A", " (JAX against TensorFlow)"), ("J", "C", "")]  # fmt: skip
 
 
