@@ -6,7 +6,11 @@ from model.config import TrainingConfig
 
 
 def network_dot(config: TrainingConfig) -> str:
-    """DOT source for ``st.graphviz_chart`` (rendered in the browser, no Graphviz install needed)."""
+    """DOT source for ``st.graphviz_chart`` (rendered in the browser, no Graphviz install needed).
+
+    Drawn top to bottom at its natural size, so it stays readable on a phone (left to right,
+    a deep network shrank to a strip of unreadable boxes).
+    """
     sizes = config.layer_sizes
     nodes = [f'input [label="Input\\n{sizes[0]} pixels\\n(28x28)", fillcolor="#dbeafe"];']
     for index, units in enumerate(sizes[1:-1], start=1):
@@ -21,7 +25,7 @@ def network_dot(config: TrainingConfig) -> str:
     return "\n".join(
         [
             "digraph network {",
-            "rankdir=LR; bgcolor=transparent;",
+            "rankdir=TB; bgcolor=transparent;",
             'node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, color="#64748b"];',
             'edge [fontname="Helvetica", fontsize=9, color="#64748b", fontcolor="#475569"];',
             *nodes,

@@ -25,16 +25,18 @@ else:
     st.subheader("The active network")
     config = info.metadata.config
     if config is not None:
-        st.graphviz_chart(network_dot(config), width="stretch")
+        st.graphviz_chart(network_dot(config), width="content")
         st.caption(
             f"**{info.name}**: {config.architecture}, {config.parameter_count:,} trainable parameters, "
             f"{config.activation} activations, test accuracy {info.metadata.accuracy_label}."
         )
 
 st.subheader("Where to start")
-left, middle, right, last = st.columns(4)
+left, middle, mine, right, last = st.columns(5)
 left.page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:")
-left.caption("Draw with the mouse or a finger and watch the network decide.")
+left.caption("Draw with the mouse or a finger, watch the network decide, and look inside it.")
+mine.page_link("pages/drawings.py", label="Teach it your handwriting", icon=":material/school:")
+mine.caption("Correct its mistakes, then teach a copy your style without it forgetting MNIST.")
 middle.page_link("pages/train.py", label="Train a network", icon=":material/monitoring:")
 middle.caption("Choose layers, units and epochs; watch the loss fall live.")
 right.page_link("pages/explore.py", label="Explore MNIST", icon=":material/grid_on:")

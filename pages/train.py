@@ -192,7 +192,7 @@ with settings:
 
 with stage:
     with st.expander(f"Network: {config.architecture} — {config.parameter_count:,} parameters", expanded=not busy):
-        st.graphviz_chart(network_dot(config), width="stretch")
+        st.graphviz_chart(network_dot(config), width="content")
     if job is None:
         st.info("Choose the layers, units and epochs, then press **Train**: the loss curves appear here, live.")
     st.fragment(run_every=POLL_SECONDS if busy else None)(live_view)()
