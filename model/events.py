@@ -45,8 +45,6 @@ class EpochEvent:
     complete: bool = True
 
 
-
-
 @dataclass(frozen=True)
 class LayerStatsEvent:
     """How the gradient flows through each Dense layer, measured on a fixed probe of training images.

@@ -63,7 +63,6 @@ class ProgressSnapshot:
             columns=["epoch", "loss", "accuracy", "val_loss", "val_accuracy"],
         )
 
-
     def gradient_curve(self) -> pd.DataFrame:
         """Long format, one row per probe and Dense layer: gradient norm and update ratio, x in epochs."""
         rows = [
