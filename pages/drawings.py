@@ -106,7 +106,11 @@ if notice := st.session_state.pop("mine_notice", None):
 st.header("Teach the network")
 job: TeachingJob | None = st.session_state.get("teaching_job")
 busy = job is not None and job.state.active
-base = store.active()
+try:
+    base = store.active()
+except LabError as error:
+    st.error(f"There is no model to teach: {error}")
+    st.stop()
 left = max(0, MIN_TO_TEACH - len(drawings))
 st.markdown(
     f"Fine-tunes a **copy** of the active model, **{base.name}**, on your drawings mixed with MNIST digits it "
