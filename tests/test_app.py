@@ -226,9 +226,10 @@ def test_pages_that_need_mnist_say_what_to_do_when_it_cannot_be_downloaded(app, 
     monkeypatch.delenv("MNIST_PATH", raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
-    from streamlit import cache_resource
+    import streamlit as st
 
-    cache_resource.clear()  # MNIST may be cached from another test
+    st.cache_resource.clear()  # MNIST, and the augmentation preview made from it, may be cached by another test
+    st.cache_data.clear()
     open_page(app, "explore")
     assert any("could not be downloaded" in error.value and "MNIST_PATH" in error.value for error in app.error)
     open_page(app, "train")
