@@ -38,7 +38,7 @@ from model.events import Listener
 from model.inference import evaluate, predict_batch
 from model.metadata import ModelMetadata
 from model.network import steps_per_execution
-from model.storage import ModelInfo, ModelStore
+from model.storage import ModelInfo, ModelStore, load_network
 from model.training import LiveMetrics
 from utils.drawings import Drawing, DrawingsError, labelled_inputs
 from utils.errors import ConfigError
@@ -269,7 +269,7 @@ def teach_saved(
 ) -> TeachResult:
     """Teach a copy of the saved model ``name_or_path`` (None: the active one); nothing is saved."""
     base = store.resolve(name_or_path)
-    return teach(store.load(name_or_path), base, drawings, options, listeners, stop, mnist)
+    return teach(load_network(base.path, base.name), base, drawings, options, listeners, stop, mnist)
 
 
 def teach(

@@ -133,37 +133,30 @@ def pixel_heatmap(digit: np.ndarray) -> alt.Chart:
 UPDATE_RATIO_GUIDE = 1e-3  # CS231n: updates about a thousandth of the weights per step are healthy
 
 
-def gradient_norm_lines(curve: pd.DataFrame) -> alt.Chart:
-    """||d loss / d W|| per layer on a log scale: lines far apart mean the gradient vanishes (or explodes)."""
-    data = curve.dropna(subset=["gradient_norm"])
-    data = data[data["gradient_norm"] > 0]
+def _layer_lines(curve: pd.DataFrame, field: str, title: str) -> alt.Chart:
+    """One line per Dense layer of ``field`` over the epochs, on a log scale (non-positive values left out)."""
+    data = curve.dropna(subset=[field])
+    data = data[data[field] > 0]
     return (
         alt.Chart(data)
         .mark_line(point=True)
         .encode(
             x=alt.X("epoch:Q", title="Epoch"),
-            y=alt.Y("gradient_norm:Q", title="Gradient norm (log scale)", scale=alt.Scale(type="log")),
+            y=alt.Y(f"{field}:Q", title=f"{title} (log scale)", scale=alt.Scale(type="log")),
             color=alt.Color("layer:N", legend=COMPACT_LEGEND, sort=None),
-            tooltip=["layer:N", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("gradient_norm:Q", format=".2e")],
+            tooltip=["layer:N", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip(f"{field}:Q", format=".2e")],
         )
-        .properties(height=240)
     )
+
+
+def gradient_norm_lines(curve: pd.DataFrame) -> alt.Chart:
+    """||d loss / d W|| per layer: lines far apart mean the gradient vanishes (or explodes)."""
+    return _layer_lines(curve, "gradient_norm", "Gradient norm").properties(height=240)
 
 
 def update_ratio_lines(curve: pd.DataFrame) -> alt.Chart:
     """Weight change per update relative to the weights, per layer, with the 1e-3 rule of thumb."""
-    data = curve.dropna(subset=["update_ratio"])
-    data = data[data["update_ratio"] > 0]
-    lines = (
-        alt.Chart(data)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("epoch:Q", title="Epoch"),
-            y=alt.Y("update_ratio:Q", title="Update / weight per step (log scale)", scale=alt.Scale(type="log")),
-            color=alt.Color("layer:N", legend=COMPACT_LEGEND, sort=None),
-            tooltip=["layer:N", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("update_ratio:Q", format=".2e")],
-        )
-    )
+    lines = _layer_lines(curve, "update_ratio", "Update / weight per step")
     guide = alt.Chart(pd.DataFrame({"guide": [UPDATE_RATIO_GUIDE]})).mark_rule(strokeDash=[4, 4], color="gray")
     return (lines + guide.encode(y="guide:Q")).properties(height=240)
 
