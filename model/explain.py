@@ -232,7 +232,7 @@ def integrated_gradients(
     baseline: Any = None,
     steps: int = 32,
     max_steps: int = 512,
-    tolerance: float = 0.01,
+    tolerance: float = 0.002,
     eps: float = 1e-3,
 ) -> Attribution:
     """(x - baseline) times the average gradient on the straight path; the baseline defaults to a blank canvas.
@@ -243,7 +243,8 @@ def integrated_gradients(
     costs nothing (deeper layers are averaged over the ends, trapezoid-like). And each
     interval's true share of the target change is known from the forward pass, F(b) - F(a), so
     the intervals whose attribution misses it most are halved, from ``steps`` intervals until
-    the completeness error is under ``tolerance`` or ``max_steps`` intervals are used.
+    the completeness error is under ``tolerance`` or ``max_steps`` intervals are used. The
+    page promises 1 %; aiming at 0.2 % keeps the shown figure clear of that line after rounding.
     """
     layers, x = as_layers(network), _rows(x)[0]
     base = np.zeros_like(x) if baseline is None else _rows(baseline)[0].astype(x.dtype)

@@ -172,7 +172,8 @@ def attribution_view(network: DenseNetwork, kept: Trace) -> None:
     st.markdown(
         f"**Check:** the map's pixels add up to **{result.attribution.sum():.3f}**; {what} went from "
         f"{result.baseline_value:.3f} on a blank canvas to {result.value:.3f} on your drawing, a change of "
-        f"**{result.target_delta:.3f}** (off by {result.completeness_error:.2%})."
+        f"**{result.target_delta:.3f}** (off by {result.completeness_error:.2%}; under 1 % means the map "
+        "accounts for all of it)."
     )
     st.caption(
         "Integrated gradients: brighten the drawing from black to what you drew in small steps, and credit each "
