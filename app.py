@@ -5,34 +5,40 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.gc_tuning import freeze_imported_frameworks
+from ui.language import language_ui
 from ui.resources import model_store
 from ui.shell import app_shell
 from utils.errors import ModelStorageError, SettingsError
+from utils.i18n import _
 from utils.settings import read_settings
 
 st.set_page_config(page_title="MNIST MLP Lab", page_icon=":material/draw:", layout="wide")
 
-PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/monitoring:", url_path="train"),
-    st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
-    st.Page("pages/drawings.py", title="Your drawings", icon=":material/school:", url_path="drawings"),
-    st.Page("pages/explore.py", title="Explore", icon=":material/grid_on:", url_path="explore"),
-    st.Page("pages/models.py", title="Models", icon=":material/inventory_2:", url_path="models"),
-]
+
+def pages() -> list[st.Page]:
+    """The menu, in the reader's language (the URL paths stay English so links work in both)."""
+    return [
+        st.Page("pages/home.py", title=_("Home"), icon=":material/home:", default=True),
+        st.Page("pages/train.py", title=_("Train"), icon=":material/monitoring:", url_path="train"),
+        st.Page("pages/draw.py", title=_("Draw"), icon=":material/draw:", url_path="draw"),
+        st.Page("pages/drawings.py", title=_("Your drawings"), icon=":material/school:", url_path="drawings"),
+        st.Page("pages/explore.py", title=_("Explore"), icon=":material/grid_on:", url_path="explore"),
+        st.Page("pages/models.py", title=_("Models"), icon=":material/inventory_2:", url_path="models"),
+    ]
 
 
 def show_active_model() -> None:
     """Every page shows which network answers, read from metadata (no TensorFlow needed)."""
     with st.sidebar:
-        st.caption("Active model")
+        st.caption(_("Active model"))
         try:
             info = model_store().active()
         except ModelStorageError as error:
             st.error(str(error))
             return
         meta = info.metadata
-        st.markdown(f"**{info.name}**  \n`{meta.architecture}`  \nTest accuracy: **{meta.accuracy_label}**")
+        accuracy = _("Test accuracy: **{accuracy}**").format(accuracy=meta.accuracy_label)
+        st.markdown(f"**{info.name}**  \n`{meta.architecture}`  \n{accuracy}")
 
 
 def stop_on_bad_settings() -> None:
@@ -40,11 +46,12 @@ def stop_on_bad_settings() -> None:
     try:
         read_settings()
     except SettingsError as error:
-        st.error(f"The app cannot start: {error}. Fix the environment variable and restart it.")
+        st.error(_("The app cannot start: {error}. Fix the environment variable and restart it.").format(error=error))
         st.stop()
 
 
-navigation = st.navigation(PAGES)
+language_ui()
+navigation = st.navigation(pages())
 stop_on_bad_settings()
 show_active_model()
 with app_shell():

@@ -3,7 +3,7 @@
 Desktop (1400 px) and phone (390 px, touch) views of every page: Draw with a 7 drawn and each
 view inside the network, Train caught mid-training (a deep sigmoid network, so the gradient
 flow shows vanishing gradients) and finished, Your drawings after keeping a few, Models
-with what each neuron learned.
+with what each neuron learned; and Draw and Train in Portuguese.
 """
 
 from __future__ import annotations
@@ -74,6 +74,22 @@ def train_pages(page, url: str, view: str) -> None:
     shoot(page, "train-done", view)
 
 
+def portuguese_pages(browser, url: str) -> None:
+    """Two pages as a Portuguese-speaking learner sees them (``?lang=pt``): Draw with a 7, and Train."""
+    page = browser.new_context(locale="pt-BR", viewport={"width": 1400, "height": 1600}).new_page()
+    page.goto(f"{url}/draw?lang=pt")
+    page.locator("canvas.upper-canvas").first.wait_for()
+    settle(page)
+    draw_on_canvas(page, SEVEN, steps=12)
+    page.locator(".st-key-prediction [data-testid=stMetric]").wait_for()
+    settle(page)
+    shoot(page, "pt-draw", "desktop")
+    page.goto(f"{url}/train?lang=pt")
+    page.locator("h1").first.wait_for()
+    settle(page, 3000)
+    shoot(page, "pt-train", "desktop")
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -92,6 +108,7 @@ def main() -> None:
                 settle(page, 3000)
                 shoot(page, path or "home", view)
             draw_pages(page, url, view)
+        portuguese_pages(browser, url)
         for view, page in pages.items():  # then a lesson in vanishing gradients
             train_pages(page, url, view)
             page.goto(f"{url}/models")

@@ -16,12 +16,16 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from utils.errors import ConfigError
+from utils.i18n import N_
 from utils.mnist import N_CLASSES, N_PIXELS
 
 
 @dataclass(frozen=True)
 class Option:
-    """One choice of a categorical setting; ``build`` makes the Keras object when there is one."""
+    """One choice of a categorical setting; ``build`` makes the Keras object when there is one.
+
+    ``label`` and ``help`` are English, marked with ``N_()``: the Train page shows them through ``_()``.
+    """
 
     label: str
     help: str
@@ -51,44 +55,50 @@ def _cosine(rate: float, total_steps: int | None) -> Any:
 
 OPTIMIZERS: dict[str, Option] = {
     "sgd": Option(
-        "Gradient descent (plain SGD)",
-        "Each batch moves every weight a step down its gradient, step = learning rate x gradient. "
-        "Simple and slow; needs a larger rate (0.03-0.3).",
+        N_("Gradient descent (plain SGD)"),
+        N_(
+            "Each batch moves every weight a step down its gradient, step = learning rate x gradient. "
+            "Simple and slow; needs a larger rate (0.03-0.3)."
+        ),
         _optimizer("SGD"),
     ),
     "momentum": Option(
-        "SGD with momentum",
-        "Gradient descent that keeps 90 % of its previous step, so it rolls through flat stretches faster.",
+        N_("SGD with momentum"),
+        N_("Gradient descent that keeps 90 % of its previous step, so it rolls through flat stretches faster."),
         _optimizer("SGD", momentum=0.9),
     ),
     "adam": Option(
         "Adam",
-        "Adapts the step of every weight to the size of its recent gradients; fast and forgiving.",
+        N_("Adapts the step of every weight to the size of its recent gradients; fast and forgiving."),
         _optimizer("Adam"),
     ),
     "rmsprop": Option(
         "RMSprop",
-        "Divides each step by a running size of the weight's gradients; a fast default for MLPs.",
+        N_("Divides each step by a running size of the weight's gradients; a fast default for MLPs."),
         _optimizer("RMSprop"),
     ),
 }
 SCHEDULES: dict[str, Option] = {
-    "constant": Option("Constant", "The same learning rate from the first batch to the last.", _constant),
+    "constant": Option(N_("Constant"), N_("The same learning rate from the first batch to the last."), _constant),
     "cosine": Option(
-        "Cosine decay to zero",
-        "The rate falls along a half cosine to zero by the last batch: big steps first, fine ones at the end. "
-        "It usually adds a few tenths of a percent.",
+        N_("Cosine decay to zero"),
+        N_(
+            "The rate falls along a half cosine to zero by the last batch: big steps first, fine ones at the end. "
+            "It usually adds a few tenths of a percent."
+        ),
         _cosine,
     ),
 }
 ACTIVATIONS: dict[str, Option] = {
-    "relu": Option("ReLU", "max(0, z): fast to train in deep networks; a unit that is always 0 is 'dead'."),
+    "relu": Option("ReLU", N_("max(0, z): fast to train in deep networks; a unit that is always 0 is 'dead'.")),
     "sigmoid": Option(
         "sigmoid",
-        "1 / (1 + e^-z), between 0 and 1: the classic neuron. Its gradient is at most 0.25, so it fades "
-        "in deep networks (vanishing gradients).",
+        N_(
+            "1 / (1 + e^-z), between 0 and 1: the classic neuron. Its gradient is at most 0.25, so it fades "
+            "in deep networks (vanishing gradients)."
+        ),
     ),
-    "tanh": Option("tanh", "Like sigmoid but between -1 and 1, centred on 0: learns faster than sigmoid."),
+    "tanh": Option("tanh", N_("Like sigmoid but between -1 and 1, centred on 0: learns faster than sigmoid.")),
 }
 LIMITS: dict[str, tuple[float, float]] = {
     "hidden_layers": (1, 8),
@@ -179,103 +189,132 @@ class Setting:
         return LIMITS.get(self.field)
 
     @property
+    def bounds(self) -> tuple[str, str] | None:
+        """The limits as people write them, ('1', '8'); None for a setting without limits."""
+        return None if self.limits is None else (_fmt(self.limits[0]), _fmt(self.limits[1]))
+
+    @property
     def range_text(self) -> str:
+        """What the setting allows, in English (the CLI's help)."""
         if self.options is not None:
             return ", ".join(self.options)
-        if self.limits is None:
+        if self.bounds is None:
             return "on or off"
+        return "{} to {}".format(*self.bounds)
+
+    def problem(self, value: Any) -> tuple[str, dict[str, str]] | None:
+        """What is wrong with ``value``, None if nothing: a kind of problem (a key of ``PROBLEMS``) and its values.
+
+        The Train page words each kind in the reader's language (``ui.widgets``); ``check`` in English.
+        """
+        given = {"field": self.field, "value": repr(value)}
+        if self.kind is bool:
+            return None if isinstance(value, bool) else ("bool", given)
+        if self.options is not None:
+            return None if value in self.options else ("options", given | {"names": ", ".join(self.options)})
+        if isinstance(value, bool) or not isinstance(value, int if self.kind is int else (int, float)):
+            return "whole" if self.kind is int else "finite", given
+        if not math.isfinite(value):
+            return "finite", given
         low, high = self.limits
-        return f"{_fmt(low)} to {_fmt(high)}"
+        if not low <= value <= high:
+            return "range", given | {"low": _fmt(low), "high": _fmt(high)}
+        return None
 
     def check(self, value: Any) -> None:
         """Raise ConfigError naming the setting and what it allows."""
-        if self.kind is bool:
-            if not isinstance(value, bool):
-                raise ConfigError(f"{self.field} must be True or False, got {value!r}")
-            return
-        if self.options is not None:
-            if value not in self.options:
-                raise ConfigError(f"{self.field} must be one of {', '.join(self.options)}, got {value!r}")
-            return
-        if isinstance(value, bool) or not isinstance(value, int if self.kind is int else (int, float)):
-            what = "a whole number" if self.kind is int else "a finite number"
-            raise ConfigError(f"{self.field} must be {what}, got {value!r}")
-        if not math.isfinite(value):
-            raise ConfigError(f"{self.field} must be a finite number, got {value!r}")
-        low, high = self.limits
-        if not low <= value <= high:
-            raise ConfigError(f"{self.field} must be between {_fmt(low)} and {_fmt(high)}, got {value!r}")
+        problem = self.problem(value)
+        if problem is not None:
+            kind, values = problem
+            raise ConfigError(PROBLEMS[kind].format(**values))
 
 
-SETTINGS: tuple[Setting, ...] = (
+PROBLEMS = {  # what Setting.check says, in English (the CLI and errors); the Train page has its own words
+    "bool": "{field} must be True or False, got {value}",
+    "options": "{field} must be one of {names}, got {value}",
+    "whole": "{field} must be a whole number, got {value}",
+    "finite": "{field} must be a finite number, got {value}",
+    "range": "{field} must be between {low} and {high}, got {value}",
+}
+
+
+SETTINGS: tuple[Setting, ...] = (  # labels and help marked with N_(): English here, translated where shown
     Setting(
-        "hidden_layers", "Hidden layers",
-        "Layers of neurons between the 784 pixels and the 10 digits. More layers can learn more complex shapes "
-        "but train more slowly, and with sigmoid their gradients fade.", "layers", ("--hidden-layers", "--layers"),
+        "hidden_layers", N_("Hidden layers"),
+        N_("Layers of neurons between the 784 pixels and the 10 digits. More layers can learn more complex "
+           "shapes but train more slowly, and with sigmoid their gradients fade."),
+        "layers", ("--hidden-layers", "--layers"),
     ),
     Setting(
-        "units", "Units per layer",
-        "Neurons in each hidden layer. More units remember more patterns (and more noise); time grows with them.",
+        "units", N_("Units per layer"),
+        N_("Neurons in each hidden layer. More units remember more patterns (and more noise); time grows with "
+           "them."),
         "units", ("--units",), choices=(8, 16, 32, 64, 128, 256, 512, 1024, 2048),
     ),
     Setting(
-        "epochs", "Epochs",
-        "How many times the network sees all training digits. More epochs lower the training loss; when the "
-        "validation loss stops falling, more only memorises.", "epochs", ("--epochs",),
+        "epochs", N_("Epochs"),
+        N_("How many times the network sees all training digits. More epochs lower the training loss; when the "
+           "validation loss stops falling, more only memorises."),
+        "epochs", ("--epochs",),
     ),
     Setting(
-        "augment", "Augment training data",
-        "Every epoch, each training digit is randomly rotated, scaled, slanted, shifted, warped and drawn thicker "
-        "or thinner, so the network learns digits as people draw them, not only MNIST's. Needs more epochs "
-        "(try 30); costs little time per epoch.", "augment", ("--augment",), kind=bool,
+        "augment", N_("Augment training data"),
+        N_("Every epoch, each training digit is randomly rotated, scaled, slanted, shifted, warped and drawn "
+           "thicker or thinner, so the network learns digits as people draw them, not only MNIST's. Needs more "
+           "epochs (try 30); costs little time per epoch."),
+        "augment", ("--augment",), kind=bool,
     ),
     Setting(
-        "conventions", "Teach world handwriting conventions",
-        "MNIST's writers were American. This draws other countries' habits onto some training digits: a slash "
-        "through 0s, a flag and foot on 1s, a bar across 7s, an open top on 4s, so the network also reads "
-        "European handwriting. Most digits stay plain; costs about a second before training.", "conventions",
-        ("--conventions",), kind=bool,
+        "conventions", N_("Teach world handwriting conventions"),
+        N_("MNIST's writers were American. This draws other countries' habits onto some training digits: a "
+           "slash through 0s, a flag and foot on 1s, a bar across 7s, an open top on 4s, so the network also "
+           "reads European handwriting. Most digits stay plain; costs about a second before training."),
+        "conventions", ("--conventions",), kind=bool,
     ),
     Setting(
-        "batch_size", "Batch size",
-        "Digits averaged into one gradient step. Small batches: many noisy steps per epoch; large batches: few "
-        "smooth steps, faster per epoch on a CPU but often needing a higher learning rate.",
+        "batch_size", N_("Batch size"),
+        N_("Digits averaged into one gradient step. Small batches: many noisy steps per epoch; large batches: "
+           "few smooth steps, faster per epoch on a CPU but often needing a higher learning rate."),
         "batch", ("--batch-size",), choices=(8, 16, 32, 64, 128, 256, 512, 1024),
     ),
     Setting(
-        "learning_rate", "Learning rate",
-        "How far each step moves the weights. Too small: the loss barely moves; too large: it jumps around or "
-        "explodes (training then stops with a message).", "lr", ("--learning-rate", "--lr"), kind=float,
+        "learning_rate", N_("Learning rate"),
+        N_("How far each step moves the weights. Too small: the loss barely moves; too large: it jumps around "
+           "or explodes (training then stops with a message)."),
+        "lr", ("--learning-rate", "--lr"), kind=float,
         choices=(0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0),
     ),
     Setting(
-        "optimizer", "Optimizer", "The rule that turns gradients into weight changes.", "optimizer",
+        "optimizer", N_("Optimizer"), N_("The rule that turns gradients into weight changes."), "optimizer",
         ("--optimizer",), kind=str, options=OPTIMIZERS,
     ),
     Setting(
-        "schedule", "Learning-rate schedule", "Whether the learning rate stays the same or shrinks as training goes.",
+        "schedule", N_("Learning-rate schedule"),
+        N_("Whether the learning rate stays the same or shrinks as training goes."),
         "schedule", ("--schedule",), kind=str, options=SCHEDULES,
     ),
     Setting(
-        "activation", "Activation", "The function each hidden neuron applies to its weighted sum z.", "activation",
-        ("--activation",), kind=str, options=ACTIVATIONS,
+        "activation", N_("Activation"), N_("The function each hidden neuron applies to its weighted sum z."),
+        "activation", ("--activation",), kind=str, options=ACTIVATIONS,
     ),
     Setting(
-        "dropout", "Dropout",
-        "During training, this share of hidden units is switched off at random at every step, so no unit can "
-        "rely on another: less overfitting, but a higher training loss than validation loss.", "dropout",
-        ("--dropout",), kind=float, step=0.05,
+        "dropout", N_("Dropout"),
+        N_("During training, this share of hidden units is switched off at random at every step, so no unit can "
+           "rely on another: less overfitting, but a higher training loss than validation loss."),
+        "dropout", ("--dropout",), kind=float, step=0.05,
     ),
     Setting(
-        "validation_fraction", "Validation fraction",
-        "Share of the 60,000 training digits held out to check, after each epoch, how well the network does on "
-        "digits it does not learn from.", "val", ("--validation-fraction", "--val-split"), kind=float,
+        "validation_fraction", N_("Validation fraction"),
+        N_("Share of the 60,000 training digits held out to check, after each epoch, how well the network does "
+           "on digits it does not learn from."),
+        "val", ("--validation-fraction", "--val-split"), kind=float,
         choices=(0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5),
     ),
     Setting(
-        "seed", "Seed",
-        "Fixes the random starting weights, the validation split and the shuffling: the same seed and settings "
-        "train the same network again (on the same machine).", "seed", ("--seed",),
+        "seed", N_("Seed"),
+        N_("Fixes the random starting weights, the validation split and the shuffling: the same seed and "
+           "settings train the same network again (on the same machine)."),
+        "seed", ("--seed",),
     ),
 )  # fmt: skip
 SETTING = {setting.field: setting for setting in SETTINGS}

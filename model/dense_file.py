@@ -53,6 +53,7 @@ import numpy as np
 
 from model.config import LIMITS
 from utils.errors import ModelStorageError
+from utils.i18n import N_, _
 from utils.mnist import N_CLASSES, N_PIXELS
 
 IGNORED_AT_INFERENCE = {"InputLayer", "Dropout"}
@@ -68,7 +69,16 @@ MAX_DIRECTORY_BYTES = 2**17  # the zip directory: about 200 bytes for a model's 
 MAX_HDF5_OBJECTS = 1000  # groups and datasets: about 50 in the deepest network the app trains
 COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # zipfile bounds these by read(n), not bzip2/lzma
 WHOLE_LAYOUTS = (h5py.h5d.CONTIGUOUS, h5py.h5d.COMPACT)  # how Keras stores every weight
-LINK_KINDS = {h5py.SoftLink: "a soft link", h5py.ExternalLink: "an external link"}
+LINK_REFUSALS = {  # UnsafeModelFile's words for a link in the weights; other link types name their class
+    h5py.SoftLink: N_("the weights hold a soft link at {where}; a model's weights are all inside its own file"),
+    h5py.ExternalLink: N_(
+        "the weights hold an external link at {where}; a model's weights are all inside its own file"
+    ),
+}
+SHAPE_REFUSALS = {
+    "kernel": N_("layer {name} declares a kernel of shape {shape} where its config says {expected}"),
+    "bias": N_("layer {name} declares a bias of shape {shape} where its config says {expected}"),
+}
 
 
 class NotPlainDense(ValueError):
@@ -192,8 +202,9 @@ class _ArchiveFile(io.FileIO):
             wanted = size if size is not None and size >= 0 else self.size - self.tell()
             if wanted > self.read_limit:
                 raise UnsafeModelFile(
-                    f"its zip directory is {_size(wanted)}, more than {_size(self.read_limit)}; "
-                    "a model's lists 3 files in a few hundred bytes"
+                    _(
+                        "its zip directory is {size}, more than {limit}; a model's lists 3 files in a few hundred bytes"
+                    ).format(size=_size(wanted), limit=_size(self.read_limit))
                 )
         return super().read(size)
 
@@ -208,11 +219,14 @@ def _open_archive(path: str | os.PathLike) -> Iterator[zipfile.ZipFile]:
     with _ArchiveFile(path, "r", opener=_no_wait_opener) as file:
         status = os.fstat(file.fileno())  # of what was opened, so a swapped path changes nothing
         if not stat.S_ISREG(status.st_mode):
-            raise UnsafeModelFile("it is not a regular file (a pipe, a device or a folder), so reading it could block")
+            raise UnsafeModelFile(
+                _("it is not a regular file (a pipe, a device or a folder), so reading it could block")
+            )
         if status.st_size > MAX_ARCHIVE_BYTES:
             raise UnsafeModelFile(
-                f"the file has {_size(status.st_size)}, more than the largest model this app saves "
-                f"({_size(MAX_ARCHIVE_BYTES)})"
+                _("the file has {size}, more than the largest model this app saves ({limit})").format(
+                    size=_size(status.st_size), limit=_size(MAX_ARCHIVE_BYTES)
+                )
             )
         file.size = status.st_size
         with zipfile.ZipFile(file) as archive:
@@ -225,20 +239,25 @@ def _check_members(archive: zipfile.ZipFile) -> None:
     """Every member unpacks through a bounded stream, and all stay a model's size: also those only Keras reads."""
     if WEIGHTS_NPZ in archive.namelist():
         raise UnsafeModelFile(
-            f"its weights are in {WEIGHTS_NPZ}, which this app never writes and whose arrays Keras unpacks unchecked"
+            _("its weights are in {file}, which this app never writes and whose arrays Keras unpacks unchecked").format(
+                file=WEIGHTS_NPZ
+            )
         )
     for info in archive.infolist():
         if info.compress_type not in COMPRESSIONS:
             raise UnsafeModelFile(
-                f"{info.filename} is compressed with method {info.compress_type}; models are stored or deflated, "
-                "and other methods can unpack a few KB into gigabytes before a reader can stop them"
+                _(
+                    "{file} is compressed with method {method}; models are stored or deflated, "
+                    "and other methods can unpack a few KB into gigabytes before a reader can stop them"
+                ).format(file=info.filename, method=info.compress_type)
             )
     unpacked = sum(info.file_size for info in archive.infolist())
     if unpacked > MAX_ARCHIVE_BYTES:
         biggest = max(archive.infolist(), key=lambda info: info.file_size)
         raise UnsafeModelFile(
-            f"{biggest.filename} would unpack to {_size(biggest.file_size)}, more than the largest model this app "
-            f"saves unpacks to ({_size(MAX_ARCHIVE_BYTES)})"
+            _("{file} would unpack to {size}, more than the largest model this app saves unpacks to ({limit})").format(
+                file=biggest.filename, size=_size(biggest.file_size), limit=_size(MAX_ARCHIVE_BYTES)
+            )
         )
 
 
@@ -252,7 +271,11 @@ def _read_member(archive: zipfile.ZipFile, name: str, cap: int) -> bytes:
     """
     info = archive.getinfo(name)
     if info.file_size > cap:
-        raise UnsafeModelFile(f"{name} would unpack to {_size(info.file_size)}, more than the {_size(cap)} it may have")
+        raise UnsafeModelFile(
+            _("{file} would unpack to {size}, more than the {limit} it may have").format(
+                file=name, size=_size(info.file_size), limit=_size(cap)
+            )
+        )
     one_more = copy.copy(info)
     one_more.file_size = info.file_size + 1
     try:
@@ -260,11 +283,17 @@ def _read_member(archive: zipfile.ZipFile, name: str, cap: int) -> bytes:
             data = member.read(info.file_size + 1)
     except zipfile.BadZipFile as error:  # a reader could only fail on it too, after unpacking it all
         raise UnsafeModelFile(
-            f"{name} is damaged or forged: it fails its checksum or runs past the {info.file_size} bytes its "
-            f"header gives ({error})"
+            _(
+                "{file} is damaged or forged: it fails its checksum or runs past the {count} bytes its "
+                "header gives ({reason})"
+            ).format(file=name, count=info.file_size, reason=error)
         ) from error
     if len(data) != info.file_size:
-        raise UnsafeModelFile(f"{name} unpacks to {len(data)} bytes where its header says {info.file_size}")
+        raise UnsafeModelFile(
+            _("{file} unpacks to {count} bytes where its header says {expected}").format(
+                file=name, count=len(data), expected=info.file_size
+            )
+        )
     return data
 
 
@@ -309,13 +338,15 @@ def _check_bounds(layers: list[dict[str, Any]]) -> None:
     """Refuse more hidden layers, units or inputs than the app trains, whatever else the config holds."""
     dense = [layer.get("config", {}) for layer in layers if layer.get("class_name") == "Dense"]
     if len(dense) > MAX_HIDDEN_LAYERS + 1:
-        raise UnsafeModelFile(f"it has {len(dense) - 1} hidden layers; this app trains at most {MAX_HIDDEN_LAYERS}")
+        raise UnsafeModelFile(
+            _("it has {count} hidden layers; this app trains at most {limit}").format(
+                count=len(dense) - 1, limit=MAX_HIDDEN_LAYERS
+            )
+        )
     for settings in dense:
         units = settings.get("units")
         if isinstance(units, int | float) and units > MAX_UNITS:
-            raise UnsafeModelFile(
-                f"layer {settings.get('name')!r} declares {units} units; this app trains at most {MAX_UNITS} a layer"
-            )
+            raise UnsafeModelFile(_too_many_units(settings.get("name"), units))
     for layer in layers:
         if layer.get("class_name") == "InputLayer":
             settings = layer.get("config", {})
@@ -324,7 +355,11 @@ def _check_bounds(layers: list[dict[str, Any]]) -> None:
                 continue
             inputs = math.prod(size for size in shape if isinstance(size, int | float))
             if inputs > N_PIXELS:
-                raise UnsafeModelFile(f"it takes {inputs} inputs at a time; a digit has {N_PIXELS} pixels")
+                raise UnsafeModelFile(
+                    _("it takes {count} inputs at a time; a digit has {pixels} pixels").format(
+                        count=inputs, pixels=N_PIXELS
+                    )
+                )
 
 
 def _input_width(shape: object) -> int | None:
@@ -349,11 +384,17 @@ def _dense_layer(settings: dict[str, Any], fan_in: int) -> _DenseLayer:
     name, activation = settings.get("name"), settings["activation"]
     units = _whole_number(settings.get("units"), f"layer {name!r}'s units")
     if units > MAX_UNITS:
-        raise UnsafeModelFile(f"layer {name!r} declares {units} units; this app trains at most {MAX_UNITS} a layer")
+        raise UnsafeModelFile(_too_many_units(name, units))
     use_bias = settings.get("use_bias", True)
     if not isinstance(use_bias, bool):
         raise NotPlainDense(f"layer {name!r} has use_bias {use_bias!r}")
     return _DenseLayer(str(name), fan_in, units, activation, use_bias)
+
+
+def _too_many_units(name: object, units: object) -> str:
+    return _("layer {name} declares {units} units; this app trains at most {limit} a layer").format(
+        name=repr(name), units=units, limit=MAX_UNITS
+    )
 
 
 def _whole_number(value: object, what: str) -> int:
@@ -389,7 +430,9 @@ def _check_objects(store: h5py.File) -> None:
         group = pending.pop()
         if len(group) > budget:
             raise UnsafeModelFile(
-                f"the weights hold over {MAX_HDF5_OBJECTS} groups and datasets (or a loop); a model's hold about 50"
+                _("the weights hold over {limit} groups and datasets (or a loop); a model's hold about 50").format(
+                    limit=MAX_HDF5_OBJECTS
+                )
             )
         budget -= len(group)
         for name in itertools.islice(group, len(group)):  # a lying count cannot stretch the walk
@@ -400,8 +443,16 @@ def _check_objects(store: h5py.File) -> None:
                 declared += _check_dataset(item)
                 if declared > MAX_WEIGHTS_BYTES:
                     raise UnsafeModelFile(
-                        f"{item.name} declares {item.shape} {item.dtype} numbers, which with the rest make "
-                        f"{_size(declared)}: more than the largest network this app trains ({_size(MAX_WEIGHTS_BYTES)})"
+                        _(
+                            "{dataset} declares {shape} {dtype} numbers, which with the rest make "
+                            "{size}: more than the largest network this app trains ({limit})"
+                        ).format(
+                            dataset=item.name,
+                            shape=item.shape,
+                            dtype=item.dtype,
+                            size=_size(declared),
+                            limit=_size(MAX_WEIGHTS_BYTES),
+                        )
                     )
 
 
@@ -409,32 +460,57 @@ def _hard_linked(group: h5py.Group, name: str) -> object:
     """The object, if ``name`` is a hard link; soft and external links may point anywhere, even at a pipe."""
     link = group.get(name, getlink=True)
     if not isinstance(link, h5py.HardLink):
-        kind = LINK_KINDS.get(type(link), f"a {type(link).__name__}")
         where = f"{group.name.rstrip('/')}/{name}"
-        raise UnsafeModelFile(f"the weights hold {kind} at {where}; a model's weights are all inside its own file")
+        refusal = LINK_REFUSALS.get(type(link))
+        if refusal is None:
+            raise UnsafeModelFile(
+                _("the weights hold a {kind} at {where}; a model's weights are all inside its own file").format(
+                    kind=type(link).__name__, where=where
+                )
+            )
+        raise UnsafeModelFile(_(refusal).format(where=where))
     return group[name]
 
 
 def _check_dataset(dataset: h5py.Dataset) -> int:
     """The bytes the dataset declares, after refusing data kept elsewhere or stored in any way but whole."""
     if dataset.is_virtual:
-        raise UnsafeModelFile(f"{dataset.name} is a virtual dataset, made of other files' data")
+        raise UnsafeModelFile(
+            _("{dataset} is a virtual dataset, made of other files' data").format(dataset=dataset.name)
+        )
     if dataset.external:
         raise UnsafeModelFile(
-            f"{dataset.name} keeps its numbers in another file ({dataset.external[0][0]}); "
-            "a model's weights are all inside its own file"
+            _(
+                "{dataset} keeps its numbers in another file ({file}); a model's weights are all inside its own file"
+            ).format(dataset=dataset.name, file=dataset.external[0][0])
         )
     declared = math.prod(dataset.shape or (0,)) * dataset.dtype.itemsize
     if declared > MAX_WEIGHTS_BYTES:
         raise UnsafeModelFile(
-            f"{dataset.name} declares {dataset.shape} {dataset.dtype} numbers ({_size(declared)}), more than the "
-            f"largest network this app trains ({_size(MAX_WEIGHTS_BYTES)})"
+            _(
+                "{dataset} declares {shape} {dtype} numbers ({size}), more than the "
+                "largest network this app trains ({limit})"
+            ).format(
+                dataset=dataset.name,
+                shape=dataset.shape,
+                dtype=dataset.dtype,
+                size=_size(declared),
+                limit=_size(MAX_WEIGHTS_BYTES),
+            )
         )
     if dataset.id.get_create_plist().get_layout() not in WHOLE_LAYOUTS:
-        raise UnsafeModelFile(
-            f"{dataset.name} is stored in chunks{' and compressed' if dataset.compression else ''}; Keras stores "
-            "weights whole, so this file was made some other way and its data is not unpacked"
+        chunked = (
+            N_(
+                "{dataset} is stored in chunks and compressed; Keras stores "
+                "weights whole, so this file was made some other way and its data is not unpacked"
+            )
+            if dataset.compression
+            else N_(
+                "{dataset} is stored in chunks; Keras stores "
+                "weights whole, so this file was made some other way and its data is not unpacked"
+            )
         )
+        raise UnsafeModelFile(_(chunked).format(dataset=dataset.name))
     return declared
 
 
@@ -464,7 +540,7 @@ def _layer_datasets(variables: h5py.Group | None, layer: _DenseLayer) -> list[h5
             raise NotPlainDense(f"layer {layer.name!r} stores its {role} as a {type(dataset).__name__}")
         if dataset.shape != shape:
             raise UnsafeModelFile(
-                f"layer {layer.name!r} declares a {role} of shape {dataset.shape} where its config says {shape}"
+                _(SHAPE_REFUSALS[role]).format(name=repr(layer.name), shape=dataset.shape, expected=shape)
             )
         if dataset.dtype.kind != "f" or dataset.dtype.itemsize not in (2, 4, MAX_ITEM_BYTES):
             raise NotPlainDense(

@@ -18,6 +18,7 @@ from typing import Any
 import keras
 
 from utils.errors import SettingsError
+from utils.i18n import _
 from utils.settings import STRATEGIES, STRATEGY_ENV, read_settings
 
 
@@ -34,10 +35,18 @@ def choose_strategy(choice: str | None = None) -> Any:
     """A ``tf.distribute.Strategy`` (or ``DefaultDevice`` off TensorFlow) whose ``scope()`` the model is built in."""
     choice = (choice or read_settings().strategy).strip().lower()
     if choice not in STRATEGIES:
-        raise SettingsError(f"{STRATEGY_ENV}={choice!r} is not allowed: use one of {', '.join(STRATEGIES)}")
+        raise SettingsError(
+            _("{name}={value} is not allowed: use one of {choices}").format(
+                name=STRATEGY_ENV, value=repr(choice), choices=", ".join(STRATEGIES)
+            )
+        )
     if keras.backend.backend() != "tensorflow":
         if choice == "mirrored":
-            raise SettingsError(f"{STRATEGY_ENV}=mirrored needs the TensorFlow backend, not {keras.backend.backend()}")
+            raise SettingsError(
+                _("{name}=mirrored needs the TensorFlow backend, not {backend}").format(
+                    name=STRATEGY_ENV, backend=keras.backend.backend()
+                )
+            )
         return DefaultDevice()
     import tensorflow as tf
 

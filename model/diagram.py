@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from model.config import TrainingConfig
+from utils.i18n import _, ngettext
 
 
 def network_dot(config: TrainingConfig) -> str:
@@ -12,14 +13,19 @@ def network_dot(config: TrainingConfig) -> str:
     a deep network shrank to a strip of unreadable boxes).
     """
     sizes = config.layer_sizes
-    nodes = [f'input [label="Input\\n{sizes[0]} pixels\\n(28x28)", fillcolor="#dbeafe"];']
+    nodes = [_node("input", _("Input\n{count} pixels\n(28x28)").format(count=sizes[0]), "#dbeafe")]
     for index, units in enumerate(sizes[1:-1], start=1):
-        dropout = f"\\ndropout {config.dropout:g}" if config.dropout else ""
-        nodes.append(f'h{index} [label="Hidden {index}\\n{units} {config.activation}{dropout}", fillcolor="#fef3c7"];')
-    nodes.append(f'output [label="Output\\n{sizes[-1]} softmax\\n(digits 0-9)", fillcolor="#dcfce7"];')
+        hidden = (
+            _("Hidden {index}\n{units} {activation}\ndropout {rate}")
+            if config.dropout
+            else _("Hidden {index}\n{units} {activation}")
+        )
+        label = hidden.format(index=index, units=units, activation=config.activation, rate=f"{config.dropout:g}")
+        nodes.append(_node(f"h{index}", label, "#fef3c7"))
+    nodes.append(_node("output", _("Output\n{count} softmax\n(digits 0-9)").format(count=sizes[-1]), "#dcfce7"))
     names = ["input", *[f"h{index}" for index in range(1, len(sizes) - 1)], "output"]
     edges = [
-        f'{a} -> {b} [label="{(fan_in + 1) * fan_out:,} weights"];'
+        f'{a} -> {b} [label="{_dot_text(_weights(fan_in, fan_out))}"];'
         for a, b, fan_in, fan_out in zip(names, names[1:], sizes, sizes[1:], strict=False)
     ]
     return "\n".join(
@@ -33,3 +39,17 @@ def network_dot(config: TrainingConfig) -> str:
             "}",
         ]
     )
+
+
+def _weights(fan_in: int, fan_out: int) -> str:
+    count = (fan_in + 1) * fan_out
+    return ngettext("{count} weight", "{count} weights", count).format(count=f"{count:,}")
+
+
+def _dot_text(text: str) -> str:
+    """A label for a DOT string: quotes escaped, line breaks as DOT writes them."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _node(name: str, label: str, colour: str) -> str:
+    return f'{name} [label="{_dot_text(label)}", fillcolor="{colour}"];'

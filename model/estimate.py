@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from model.config import TrainingConfig
 from model.metadata import ModelMetadata
+from utils.i18n import _
 
 REFERENCE_RATE = 2.33 / (54_000 * 669_706)  # seconds per image per parameter: 2.33 s an epoch here
 START_SECONDS = 6.0  # starting the worker, loading data, compiling the first step
@@ -36,9 +37,9 @@ def training_seconds(config: TrainingConfig, images: int, history: Iterable[Mode
 
 
 def duration_text(seconds: float) -> str:
-    """'about 40 s', 'about 4 min', 'about 1.5 h': rounded the way people say it."""
+    """'about 40 s', 'about 4 min', 'about 1.5 h': rounded the way people say it, in the reader's language."""
     if seconds < 90:
-        return f"about {max(5, round(seconds / 5) * 5)} s"
+        return _("about {seconds} s").format(seconds=max(5, round(seconds / 5) * 5))
     if seconds < 90 * 60:
-        return f"about {round(seconds / 60)} min"
-    return f"about {seconds / 3600:.1f} h"
+        return _("about {minutes} min").format(minutes=round(seconds / 60))
+    return _("about {hours} h").format(hours=f"{seconds / 3600:.1f}")

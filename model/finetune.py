@@ -42,9 +42,9 @@ from model.storage import ModelInfo, ModelStore, load_network
 from model.training import LiveMetrics
 from utils.drawings import Drawing, DrawingsError, labelled_inputs
 from utils.errors import ConfigError
+from utils.i18n import N_, Message, N_plural
 from utils.mnist import N_PIXELS, RawMnist, load_raw
 from utils.preprocess import mnist_as_trained
-from utils.words import counted
 
 MNIST_DROP_LIMIT = 0.005  # half a point of MNIST test accuracy
 MIN_PER_DIGIT_TO_HOLD_OUT = 2  # a digit drawn once is taught, never held out
@@ -133,7 +133,7 @@ class TeachResult:
 
     network: keras.Model
     status: str  # "completed", "stopped" or "diverged"
-    message: str
+    message: Message  # English as str() (metadata, CLI); translated on the page
     yours_before: float | None  # accuracy on the held-out drawings; None when none were held out
     yours_after: float | None
     held_out: int
@@ -149,23 +149,37 @@ class TeachResult:
     history: dict[str, list[float]] = field(default_factory=dict)
 
     @property
-    def blocked(self) -> str | None:
+    def blocked(self) -> Message | None:
         """Why this network should not become the active one, or None."""
         if self.status == "diverged":
             return self.message
-        return mnist_drop_blocks_activation(self.mnist_before, self.mnist_after)
+        return mnist_drop_reason(self.mnist_before, self.mnist_after)
 
 
-def mnist_drop_blocks_activation(before: float, after: float, limit: float = MNIST_DROP_LIMIT) -> str | None:
+def mnist_drop_reason(before: float, after: float, limit: float = MNIST_DROP_LIMIT) -> Message | None:
     """The reason not to switch to the taught network when MNIST accuracy fell by more than ``limit``."""
     drop = before - after
     if drop <= limit:
         return None
-    return (
-        f"MNIST accuracy fell from {before:.2%} to {after:.2%} ({drop * 100:.2f} points, more than the "
-        f"{limit * 100:.1f} allowed): the network is forgetting the handwriting it learned from. "
-        "The current model stays active (teaching with MNIST replay on usually prevents this)."
+    return Message(
+        N_(
+            "MNIST accuracy fell from {before} to {after} ({points} points, more than the {limit} allowed): "
+            "the network is forgetting the handwriting it learned from. The current model stays active "
+            "(teaching with MNIST replay on usually prevents this)."
+        ),
+        {
+            "before": f"{before:.2%}",
+            "after": f"{after:.2%}",
+            "points": f"{drop * 100:.2f}",
+            "limit": f"{limit * 100:.1f}",
+        },
     )
+
+
+def mnist_drop_blocks_activation(before: float, after: float, limit: float = MNIST_DROP_LIMIT) -> str | None:
+    """``mnist_drop_reason`` in English."""
+    reason = mnist_drop_reason(before, after, limit)
+    return None if reason is None else str(reason)
 
 
 def holdout_split(labels: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -299,12 +313,13 @@ def teach(
     before = _scores(parent, x, y, taught, held, mnist)
     live, fit_seconds = _fit(network, base.metadata.config, x[taught], y[taught], mnist, options, listeners, stop)
     after = _scores(network, x, y, taught, held, mnist)
-    status, message = _outcome(live, len(taught), fit_seconds, before, after, len(mnist.test_y))
+    outcome = _outcome(live, len(taught), fit_seconds, before, after, len(mnist.test_y))
+    status, message = outcome.status, outcome.message
     history = {key: list(live.history[key]) for key in ("loss", "accuracy")}
     metadata = ModelMetadata(
         config=base.metadata.config,
         status=status,
-        message=message,
+        message=str(message),
         epochs_completed=len(history["loss"]),
         history={key: tuple(values) for key, values in history.items()},
         test_accuracy=after.mnist,
@@ -416,24 +431,46 @@ def _validation(x: np.ndarray, y: np.ndarray, mnist: MnistReference, options: Te
     return (rows, marked), labels, weights
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    status: str
+    message: Message
+
+
 def _outcome(
     live: LiveMetrics, examples: int, seconds: float, before: _Scores, after: _Scores, tested: int
-) -> tuple[str, str]:
-    """Status and message for people."""
+) -> _Outcome:
+    """Status and message for people (English when made into a string, translated where a page shows it)."""
     epochs = len(live.history["loss"])
     if live.diverged_at is not None:
-        return "diverged", (
-            f"Teaching stopped at epoch {live.diverged_at[0] + 1}: the loss became {live.diverged_loss:.3g}, "
-            "so the taught network is meaningless; the original model is unchanged."
+        return _Outcome("diverged", Message(
+            N_(
+                "Teaching stopped at epoch {epoch}: the loss became {loss}, so the taught network is meaningless; "
+                "the original model is unchanged."
+            ),
+            {"epoch": live.diverged_at[0] + 1, "loss": f"{live.diverged_loss:.3g}"},
+        ))  # fmt: skip
+    values = {
+        "drawings": Message.counted(N_plural("{count} drawing", "{count} drawings"), examples),
+        "epochs": Message.counted(N_plural("{count} epoch", "{count} epochs"), epochs),
+        "seconds": f"{seconds:.1f}",
+        "before": f"{before.mnist:.2%}",
+        "after": f"{after.mnist:.2%}",
+        "tested": f"{tested:,}",
+    }
+    if tested == 10_000:
+        summary = Message(N_("Taught {drawings} in {epochs}, {seconds} s; MNIST {before} -> {after}."), values)
+    else:
+        summary = Message(
+            N_("Taught {drawings} in {epochs}, {seconds} s; MNIST {before} -> {after} (on {tested} test images)."),
+            values,
         )
-    scored = "" if tested == 10_000 else f" (on {tested:,} test images)"
-    summary = (
-        f"Taught {counted(examples, 'drawing')} in {counted(epochs, 'epoch')}, {seconds:.1f} s; "
-        f"MNIST {before.mnist:.2%} -> {after.mnist:.2%}{scored}."
-    )
     if live.stopped_at is not None:
-        return "stopped", f"Stopped by request during epoch {live.stopped_at[0] + 1}. {summary}"
-    return "completed", summary
+        return _Outcome("stopped", Message(
+            N_("Stopped by request during epoch {epoch}. {summary}"),
+            {"epoch": live.stopped_at[0] + 1, "summary": summary},
+        ))  # fmt: skip
+    return _Outcome("completed", summary)
 
 
 def options_summary(options: TeachOptions) -> dict[str, object]:

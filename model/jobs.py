@@ -33,6 +33,7 @@ from model.progress import TrainingProgress
 from model.quiet import native_log_filtered
 from model.storage import ModelStore
 from utils.errors import LabError, ModelStorageError
+from utils.i18n import N_, Message
 from utils.mnist import load_raw
 
 if TYPE_CHECKING:
@@ -44,15 +45,17 @@ ABANDONED_AFTER_S = 30.0  # a job whose browser session has been gone this long 
 
 
 class JobState(StrEnum):
-    QUEUED = "queued"
-    STARTING = "starting the training process"
-    LOADING = "loading data"
-    RUNNING = "training"
-    SAVING = "scoring and saving"
-    FINISHED = "finished"
-    STOPPED = "stopped"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
+    """Where a job is; the value, in English, is what the page shows (through ``_()``)."""
+
+    QUEUED = N_("queued")
+    STARTING = N_("starting the training process")
+    LOADING = N_("loading data")
+    RUNNING = N_("training")
+    SAVING = N_("scoring and saving")
+    FINISHED = N_("finished")
+    STOPPED = N_("stopped")
+    CANCELLED = N_("cancelled")
+    FAILED = N_("failed")
 
     @property
     def active(self) -> bool:
@@ -65,7 +68,7 @@ class JobOutcome:
 
     model_name: str
     stopped: bool  # ended early by request; the partly trained model was kept
-    message: str
+    message: Message  # English as str(); ``translated()`` on the page
     seconds: float
     epochs_completed: int
     test_accuracy: float
@@ -198,7 +201,8 @@ class TrainingJob:
         self.abandoned = False
         self.progress = TrainingProgress()
         self.state = JobState.QUEUED
-        self.error: str | None = None
+        self.error: str | None = None  # why it failed, in English
+        self.error_message: Message | None = None  # the same, for a page to translate, when it can be
         self.outcome: JobOutcome | TeachOutcome | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"train-{name}", daemon=True)
@@ -286,6 +290,7 @@ class TrainingJob:
             return True
         elif kind == "failed":
             self.error, self.state = str(payload), JobState.FAILED
+            self.error_message = payload if isinstance(payload, Message) else None
             return True
         return False
 
@@ -296,7 +301,7 @@ class TeachOutcome:
 
     model_name: str
     base: str
-    message: str
+    message: Message  # English as str(); ``translated()`` on the page
     examples: int
     held_out: int
     yours_before: float | None
@@ -305,7 +310,7 @@ class TeachOutcome:
     mnist_after: float
     mnist_tested: int
     seconds: float
-    blocked: str | None  # why the taught copy was not made active
+    blocked: Message | None  # why the taught copy was not made active
     stopped: bool = False
 
 
@@ -330,7 +335,7 @@ class TeachingJob(TrainingJob):
         return functools.partial(_teach_and_save, self.base, self.drawings, self.options, self.name, self.store)
 
 
-def save_taught(store: ModelStore, result: TeachResult, name: str) -> tuple[str, str | None]:
+def save_taught(store: ModelStore, result: TeachResult, name: str) -> tuple[str, Message | None]:
     """Save a taught copy; it becomes active unless MNIST suffered (then the parent stays active).
 
     Returns the saved name and the reason it was not made active, if any.
@@ -365,8 +370,8 @@ def _teach_and_save(
         saved, blocked = save_taught(store, result, store.unique_name(name))
         messages.put(("done", TeachOutcome(
             saved, base, result.message, result.examples, result.held_out, result.yours_before, result.yours_after,
-            result.mnist_before, result.mnist_after, result.mnist_tested, result.seconds, blocked,
-            stopped=result.status == "stopped",
+            result.mnist_before, result.mnist_after, result.mnist_tested, result.seconds,
+            blocked, stopped=result.status == "stopped",
         )))  # fmt: skip
     except LabError as error:
         messages.put(("failed", str(error)))
@@ -408,8 +413,11 @@ def _next_message(messages: multiprocessing.Queue, worker: multiprocessing.Proce
     try:  # it may have written its last words just before exiting
         return messages.get(timeout=1)
     except queue.Empty:
-        hint = " (killed: probably out of memory)" if worker.exitcode in (-9, 137) else ""
-        return "failed", f"The training process ended unexpectedly with exit code {worker.exitcode}{hint}."
+        if worker.exitcode in (-9, 137):
+            said = N_("The training process ended unexpectedly with exit code {code} (killed: probably out of memory).")
+        else:
+            said = N_("The training process ended unexpectedly with exit code {code}.")
+        return "failed", Message(said, {"code": worker.exitcode})
 
 
 def _worker_main(
@@ -467,7 +475,7 @@ def _train_and_save(
         )
         messages.put(("done", outcome))
     except ModelStorageError as error:
-        messages.put(("failed", f"Not saved: {error}."))
+        messages.put(("failed", Message(N_("Not saved: {error}."), {"error": str(error)})))
     except LabError as error:  # no MNIST, bad settings: the message is written for people
         messages.put(("failed", str(error)))
     except Exception as error:  # a bug: reported to the page instead of dying silently

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from model.config import TrainingConfig
 from utils.errors import LabError, ModelStorageError
 from utils.files import FileTooLarge, read_capped
+from utils.i18n import _
 from utils.preprocess import LEGACY_PREPROCESSING
 
 MAX_METADATA_BYTES = 1_000_000  # a 100-epoch model's record is about 12 KB
@@ -54,7 +55,7 @@ class ModelMetadata:
 
     @property
     def architecture(self) -> str:
-        return self.config.architecture if self.config else "unknown"
+        return self.config.architecture if self.config else _("unknown")
 
     @property
     def stopped_early(self) -> bool:
@@ -63,7 +64,7 @@ class ModelMetadata:
     @property
     def accuracy_label(self) -> str:
         """Test accuracy for people: '98.16%', or 'not scored'."""
-        return f"{self.test_accuracy:.2%}" if self.test_accuracy is not None else "not scored"
+        return f"{self.test_accuracy:.2%}" if self.test_accuracy is not None else _("not scored")
 
     def with_(self, **changes: Any) -> ModelMetadata:
         return replace(self, **changes)
@@ -83,9 +84,9 @@ def read_metadata(path: Path) -> ModelMetadata:
     try:
         data = read_capped(path, MAX_METADATA_BYTES)
     except OSError as error:
-        raise MetadataError(f"metadata unreadable: {error.strerror or error}") from error
+        raise MetadataError(_("metadata unreadable: {reason}").format(reason=error.strerror or error)) from error
     except FileTooLarge as error:
-        raise MetadataError(f"metadata file larger than {MAX_METADATA_BYTES // 1000} KB") from error
+        raise MetadataError(_("metadata file larger than {size} KB").format(size=MAX_METADATA_BYTES // 1000)) from error
     return parse_metadata(data)
 
 
@@ -93,50 +94,56 @@ def parse_metadata(data: bytes | str) -> ModelMetadata:
     try:
         record = json.loads(data)
     except (ValueError, RecursionError) as error:
-        raise MetadataError(f"metadata unreadable: {error}") from error
+        raise MetadataError(_("metadata unreadable: {reason}").format(reason=error)) from error
     if not isinstance(record, dict):
-        raise MetadataError(f"metadata unreadable: a JSON {type(record).__name__}, not an object")
+        raise MetadataError(_("metadata unreadable: a JSON {kind}, not an object").format(kind=type(record).__name__))
     known = {item.name for item in fields(ModelMetadata)}
     values = {key: value for key, value in record.items() if key in known and value is not None}
     try:
         return ModelMetadata(**{key: _CHECKS[key](key, value) for key, value in values.items()})
     except LabError as error:
-        raise MetadataError(f"metadata damaged: {error}") from error
+        raise MetadataError(_("metadata damaged: {reason}").format(reason=error)) from error
 
 
 def _text(key: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise MetadataError(f"{key} should be text, not {value!r:.40}")
+        raise MetadataError(_("{key} should be text, not {value}").format(key=key, value=f"{value!r:.40}"))
     return value
 
 
 def _number(key: str, value: Any, low: float = 0.0, high: float = math.inf) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise MetadataError(f"{key} should be a number from {low:g} to {high:g}, not {value!r:.40}")
+        raise MetadataError(
+            _("{key} should be a number from {low} to {high}, not {value}").format(
+                key=key, low=f"{low:g}", high=f"{high:g}", value=f"{value!r:.40}"
+            )
+        )
     return float(value)
 
 
 def _count(key: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise MetadataError(f"{key} should be a whole number, not {value!r:.40}")
+        raise MetadataError(_("{key} should be a whole number, not {value}").format(key=key, value=f"{value!r:.40}"))
     return value
 
 
 def _numbers(key: str, value: Any) -> tuple[float, ...]:
     if not isinstance(value, list) or len(value) > MAX_HISTORY_POINTS:
-        raise MetadataError(f"{key} should be a list of at most {MAX_HISTORY_POINTS} numbers")
+        raise MetadataError(
+            _("{key} should be a list of at most {count} numbers").format(key=key, count=MAX_HISTORY_POINTS)
+        )
     return tuple(_number(key, item, -math.inf) for item in value)
 
 
 def _history(key: str, value: Any) -> dict[str, tuple[float, ...]]:
     if not isinstance(value, dict):
-        raise MetadataError(f"history should be an object of curves, not {value!r:.40}")
+        raise MetadataError(_("history should be an object of curves, not {value}").format(value=f"{value!r:.40}"))
     return {name: _numbers(f"history.{name}", value[name]) for name in HISTORY_KEYS if name in value}
 
 
 def _gradient_norms(key: str, value: Any) -> tuple[tuple[float, ...], ...]:
     if not isinstance(value, list) or len(value) > MAX_HISTORY_POINTS:
-        raise MetadataError("gradient_norms should be a list of per-layer lists")
+        raise MetadataError(_("gradient_norms should be a list of per-layer lists"))
     return tuple(_numbers(key, entry) for entry in value)
 
 

@@ -27,6 +27,7 @@ from model.config import TrainingConfig
 from model.metadata import MetadataError, ModelMetadata, read_metadata
 from utils.errors import ModelStorageError
 from utils.files import FileTooLarge, read_capped
+from utils.i18n import _
 from utils.mnist import N_CLASSES, N_PIXELS
 from utils.settings import read_settings
 
@@ -84,7 +85,9 @@ def safe_name(raw: str) -> str:
     name = re.sub(r"\.{2,}", ".", name)[:MAX_NAME_LENGTH].strip(".-_")
     if not name:
         raise ModelStorageError(
-            f"model name {raw!r} has no usable characters (use letters, digits, '.', '_', '+', '-')"
+            _("model name {name} has no usable characters (use letters, digits, '.', '_', '+', '-')").format(
+                name=repr(raw)
+            )
         )
     return name
 
@@ -133,7 +136,9 @@ class ModelStore:
             if info.name == name:
                 return info
         raise ModelNotFoundError(
-            f"no saved model named {name!r}; known: {', '.join(i.name for i in self.list()) or 'none'}"
+            _("no saved model named {name}; known: {known}").format(
+                name=repr(name), known=", ".join(i.name for i in self.list()) or _("none")
+            )
         )
 
     def latest(self) -> ModelInfo:
@@ -141,7 +146,9 @@ class ModelStore:
         usable = [info for info in self.list() if info.usable]
         if not usable:
             raise ModelNotFoundError(
-                f"no usable model in {self.root} and no pretrained default in {self.pretrained_dir}"
+                _("no usable model in {folder} and no pretrained default in {pretrained}").format(
+                    folder=self.root, pretrained=self.pretrained_dir
+                )
             )
         return usable[0]
 
@@ -166,9 +173,15 @@ class ModelStore:
         """The safe form of ``name`` if a model may be saved under it; raises before any work is done."""
         name = safe_name(name)
         if name == DEFAULT_MODEL_NAME and not self._root_is_pretrained:
-            raise ModelExistsError(f"{DEFAULT_MODEL_NAME!r} is reserved for the pretrained model; choose another name")
+            raise ModelExistsError(
+                _("{name} is reserved for the pretrained model; choose another name").format(
+                    name=repr(DEFAULT_MODEL_NAME)
+                )
+            )
         if (self.root / f"{name}.json").exists() or (self.root / f"{name}.keras").exists():
-            raise ModelExistsError(f"a model named {name!r} already exists; choose another name or delete it first")
+            raise ModelExistsError(
+                _("a model named {name} already exists; choose another name or delete it first").format(name=repr(name))
+            )
         return name
 
     def check_writable(self) -> None:
@@ -179,7 +192,9 @@ class ModelStore:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as error:
-            raise ModelStorageError(f"models cannot be saved in {self.root}: {_reason(error)}") from error
+            raise ModelStorageError(
+                _("models cannot be saved in {folder}: {reason}").format(folder=self.root, reason=_reason(error))
+            ) from error
 
     def save(
         self, network: keras.Model, name: str, metadata: ModelMetadata, extras: Mapping[str, np.ndarray] | None = None
@@ -206,7 +221,9 @@ class ModelStore:
                 raise
         except OSError as error:
             raise ModelStorageError(
-                f"could not save model {name!r} in {self.root}: {_reason(error)}; the models saved before are untouched"
+                _("could not save model {name} in {folder}: {reason}; the models saved before are untouched").format(
+                    name=repr(name), folder=self.root, reason=_reason(error)
+                )
             ) from error
         self._clear_active()
         return ModelInfo(name, model_path, metadata, self._root_is_pretrained)
@@ -241,12 +258,18 @@ class ModelStore:
         """Make ``name`` the model that answers; ModelStorageError says why not (damaged, read-only...)."""
         info = self.get(name)
         if not info.usable:
-            raise ModelStorageError(f"{name!r} cannot be made active: {info.problem}")
+            raise ModelStorageError(
+                _("{name} cannot be made active: {problem}").format(name=repr(name), problem=info.problem)
+            )
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             _atomic_write(self.root / _ACTIVE_FILE, lambda tmp: Path(tmp).write_text(name, encoding="utf-8"))
         except OSError as error:
-            raise ModelStorageError(f"could not make {name!r} active in {self.root}: {_reason(error)}") from error
+            raise ModelStorageError(
+                _("could not make {name} active in {folder}: {reason}").format(
+                    name=repr(name), folder=self.root, reason=_reason(error)
+                )
+            ) from error
 
     def _clear_active(self) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -256,13 +279,17 @@ class ModelStore:
         """Remove a user model (metadata first, so it leaves the list before its file goes)."""
         info = self.get(name)
         if info.builtin:
-            raise ModelStorageError(f"{name!r} is the pretrained default and cannot be deleted")
+            raise ModelStorageError(_("{name} is the pretrained default and cannot be deleted").format(name=repr(name)))
         try:
             info.path.with_suffix(".json").unlink(missing_ok=True)
             info.path.unlink(missing_ok=True)
             info.path.with_suffix(".npz").unlink(missing_ok=True)
         except OSError as error:
-            raise ModelStorageError(f"could not delete {name!r} from {self.root}: {_reason(error)}") from error
+            raise ModelStorageError(
+                _("could not delete {name} from {folder}: {reason}").format(
+                    name=repr(name), folder=self.root, reason=_reason(error)
+                )
+            ) from error
 
     # -- drawings kept for teaching -------------------------------------------------
 
@@ -282,7 +309,11 @@ class ModelStore:
             self.drawings_dir.mkdir(parents=True, exist_ok=True)
             _atomic_write(self.drawings_dir / f"{name}.zip", lambda tmp: Path(tmp).write_bytes(data))
         except OSError as error:
-            raise ModelStorageError(f"could not save the drawings in {self.drawings_dir}: {_reason(error)}") from error
+            raise ModelStorageError(
+                _("could not save the drawings in {folder}: {reason}").format(
+                    folder=self.drawings_dir, reason=_reason(error)
+                )
+            ) from error
         return name
 
     def drawing_set(self, name: str, max_bytes: int) -> bytes:
@@ -290,9 +321,15 @@ class ModelStore:
         try:
             return read_capped(path, max_bytes)
         except OSError as error:
-            raise ModelStorageError(f"no saved drawings named {name!r} ({error.strerror or error})") from error
+            raise ModelStorageError(
+                _("no saved drawings named {name} ({reason})").format(name=repr(name), reason=error.strerror or error)
+            ) from error
         except FileTooLarge as error:
-            raise ModelStorageError(f"the saved drawings {name!r} are larger than {max_bytes // 2**20} MB") from error
+            raise ModelStorageError(
+                _("the saved drawings {name} are larger than {size} MB").format(
+                    name=repr(name), size=max_bytes // 2**20
+                )
+            ) from error
 
     # -- loading -----------------------------------------------------------------
 
@@ -324,7 +361,11 @@ class ModelStore:
         if candidate.suffix != ".keras":
             return self.get(name_or_path)  # not a name, not a .keras path: the error lists the names
         if not candidate.is_file():
-            raise ModelNotFoundError(f"no saved model named {name_or_path!r} and no model file at {candidate}")
+            raise ModelNotFoundError(
+                _("no saved model named {name} and no model file at {path}").format(
+                    name=repr(name_or_path), path=candidate
+                )
+            )
         return _info(candidate.stem, candidate, builtin=False)
 
     def load(self, name_or_path: str | None = None) -> keras.Model:
@@ -364,7 +405,9 @@ def _checked_read(path: str | os.PathLike, label: str) -> DenseNetwork:
     try:
         return read_dense_network(path)
     except UnsafeModelFile as error:
-        raise ModelLoadError(f"model {label!r} ({path}) is refused: {error}") from error
+        raise ModelLoadError(
+            _("model {name} ({path}) is refused: {reason}").format(name=repr(label), path=path, reason=error)
+        ) from error
 
 
 def _keras_load(path: str | os.PathLike, label: str) -> keras.Model:
@@ -375,12 +418,23 @@ def _keras_load(path: str | os.PathLike, label: str) -> keras.Model:
         network = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for corrupt, foreign or unsafe files
         reason = " ".join(str(error).split())[:MAX_REASON_CHARS] or type(error).__name__
-        raise ModelLoadError(f"cannot load model {label!r} from {path}: {reason}") from error
+        raise ModelLoadError(
+            _("cannot load model {name} from {path}: {reason}").format(name=repr(label), path=path, reason=reason)
+        ) from error
     input_shape, output_shape = tuple(network.input_shape), tuple(network.output_shape)
     if input_shape[1:] != (N_PIXELS,) or output_shape[1:] != (N_CLASSES,):
         raise ModelLoadError(
-            f"model {label!r} ({path}) takes {input_shape[1:]} and gives {output_shape[1:]}; "
-            f"an MNIST network takes ({N_PIXELS},) and gives ({N_CLASSES},)"
+            _(
+                "model {name} ({path}) takes {inputs} and gives {outputs}; "
+                "an MNIST network takes {mnist_inputs} and gives {mnist_outputs}"
+            ).format(
+                name=repr(label),
+                path=path,
+                inputs=input_shape[1:],
+                outputs=output_shape[1:],
+                mnist_inputs=(N_PIXELS,),
+                mnist_outputs=(N_CLASSES,),
+            )
         )
     return network
 
@@ -388,9 +442,9 @@ def _keras_load(path: str | os.PathLike, label: str) -> keras.Model:
 def _reason(error: OSError) -> str:
     """An OSError for people: 'the disk is full', 'the folder is read-only', or its own words."""
     if error.errno == errno.ENOSPC:
-        return "the disk is full"
+        return _("the disk is full")
     if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return "the folder is read-only"
+        return _("the folder is read-only")
     return error.strerror or str(error)
 
 
@@ -409,10 +463,13 @@ def _archive_problem(path: Path) -> str | None:
     try:
         with zipfile.ZipFile(path) as archive:
             missing = {"config.json", "model.weights.h5"} - set(archive.namelist())
+            if len(missing) == 2:  # both files
+                first, second = sorted(missing)
+                return _("model file damaged: no {first} or {second} inside").format(first=first, second=second)
             if missing:
-                return f"model file damaged: no {' or '.join(sorted(missing))} inside"
+                return _("model file damaged: no {file} inside").format(file=missing.pop())
     except (OSError, zipfile.BadZipFile) as error:
-        return f"model file damaged: {error}"
+        return _("model file damaged: {reason}").format(reason=error)
     return None
 
 

@@ -22,7 +22,7 @@ from model.inference import evaluate
 from model.metadata import ModelMetadata
 from model.network import build_network, build_trainer
 from model.projection import PROJECTED_DIGITS, HiddenSnapshots
-from utils.words import counted
+from utils.i18n import N_, Message, N_plural
 
 Status = Literal["completed", "stopped", "diverged"]
 EXPLODED_LOSS = 1e3  # a random guess scores ln(10) = 2.3; a loss this large means the weights blew up
@@ -111,7 +111,7 @@ class TrainingResult:
     model: keras.Model
     config: TrainingConfig
     status: Status
-    message: str
+    message: Message  # English as str() (metadata, CLI); translated on the page
     seconds: float
     epochs_completed: int
     history: dict[str, list[float]] = field(default_factory=dict)
@@ -134,7 +134,7 @@ class TrainingResult:
         return ModelMetadata(
             config=self.config,
             status=self.status,
-            message=self.message,
+            message=str(self.message),
             epochs_completed=self.epochs_completed,
             history={key: tuple(values) for key, values in self.history.items()},
             test_accuracy=self.test_accuracy,
@@ -218,23 +218,32 @@ def train(
     if live.diverged_at is not None:
         epoch, batch = live.diverged_at
         result.status = "diverged"
-        what = (
-            "became NaN (not a number)" if math.isnan(live.diverged_loss) else f"exploded to {live.diverged_loss:.3g}"
-        )
-        result.message = (
-            f"Training stopped at epoch {epoch + 1}, batch {batch + 1}: the loss {what}, so the weights are "
-            f"no longer meaningful. The learning rate ({config.learning_rate:g}) is probably too high for "
-            "this optimizer; try one ten times smaller."
+        if math.isnan(live.diverged_loss):
+            what = Message(N_("became NaN (not a number)"))
+        else:
+            what = Message(N_("exploded to {loss}"), {"loss": f"{live.diverged_loss:.3g}"})
+        result.message = Message(
+            N_(
+                "Training stopped at epoch {epoch}, batch {batch}: the loss {what}, so the weights are no longer "
+                "meaningful. The learning rate ({rate}) is probably too high for this optimizer; try one ten "
+                "times smaller."
+            ),
+            {"epoch": epoch + 1, "batch": batch + 1, "what": what, "rate": f"{config.learning_rate:g}"},
         )
         return result
     if live.stopped_at is not None:
         epoch, batch = live.stopped_at
         result.status = "stopped"
-        result.message = (
-            f"Stopped by request during epoch {epoch + 1} (after batch {batch + 1}); the partly trained model was kept."
+        result.message = Message(
+            N_("Stopped by request during epoch {epoch} (after batch {batch}); the partly trained model was kept."),
+            {"epoch": epoch + 1, "batch": batch + 1},
         )
     else:
-        result.message = f"Trained {counted(completed, 'epoch')} in {seconds:.1f} s."
+        result.message = Message.counted(
+            N_plural("Trained {count} epoch in {seconds} s.", "Trained {count} epochs in {seconds} s."),
+            completed,
+            seconds=f"{seconds:.1f}",
+        )
     if len(data.x_test):
         result.test_accuracy, result.test_loss = evaluate(network, data.x_test, data.y_test)
     return result

@@ -15,6 +15,7 @@ from ui.widgets import model_picker_ui
 from utils.canvas_checks import canvas_problem
 from utils.canvas_render import render_strokes
 from utils.errors import LabError
+from utils.i18n import _
 from utils.image_io import MAX_IMAGE_PIXELS, decode_image
 from utils.preprocess import preprocess_digit, recipe_for
 
@@ -24,43 +25,50 @@ CANVAS_SIDE = 280
 UNSURE_BELOW = 0.7  # a top probability below this is shown as a guess, not an answer
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
 
-st.title("Draw a digit")
+st.title(_("Draw a digit"))
 
 info, network = model_picker_ui(model_store())
 recipe = recipe_for(info.metadata.preprocessing)
 
 
 def show_prediction(image: np.ndarray | None, empty_prompt: str, key: str) -> np.ndarray | None:
-    """Prediction metric, probability bars and the 28x28 input (returned), or a prompt when there is no ink."""
+    """Prediction metric, probability bars and the 28x28 input (returned), or a prompt when there is no ink.
+
+    The canvas' metric sits in a container keyed ``prediction`` (CSS class ``st-key-prediction``),
+    so tests find it in any language; the upload's in ``prediction_upload``.
+    """
     try:
         digit = preprocess_digit(image, info.metadata.preprocessing) if image is not None else None
     except LabError as error:  # e.g. pixels that are not numbers
-        st.error(f"This picture cannot be read: {error}")
+        st.error(_("This picture cannot be read: {error}").format(error=error))
         return None
     if digit is None:
         st.info(empty_prompt)
         return None
     probabilities = predict_probabilities(network, digit)
     best = int(probabilities.argmax())
-    st.metric(
-        "Prediction",
-        best,
-        delta=f"{probabilities[best]:.1%} confident",
-        delta_arrow="off",
-        delta_color="off",
-        border=True,
-    )
+    with st.container(key="prediction" if key == "canvas" else f"prediction_{key}"):
+        st.metric(
+            _("Prediction"),
+            best,
+            delta=_("{probability} confident").format(probability=f"{probabilities[best]:.1%}"),
+            delta_arrow="off",
+            delta_color="off",
+            border=True,
+        )
     if probabilities[best] < UNSURE_BELOW:
         st.warning(
-            f"The network is not sure: its best guess gets only {probabilities[best]:.0%}. It must always pick one "
-            "of the ten digits, even for a letter or a scribble, so a low score means it does not recognise the "
-            "drawing.",
+            _(
+                "The network is not sure: its best guess gets only {probability}. It must always pick one "
+                "of the ten digits, even for a letter or a scribble, so a low score means it does not recognise the "
+                "drawing."
+            ).format(probability=f"{probabilities[best]:.0%}"),
             icon=":material/help:",
         )
     feedback_ui(image, best, info, key)
     st.altair_chart(probability_bars(probabilities), width="stretch")
-    st.image(pixel_grid(digit, scale=6), caption="What the network sees: 28x28 = 784 inputs", width=168)
-    st.caption("Your drawing, " + ", ".join(recipe.steps()) + ".")
+    st.image(pixel_grid(digit, scale=6), caption=_("What the network sees: 28x28 = 784 inputs"), width=168)
+    st.caption(_("Your drawing, {steps}.").format(steps=", ".join(recipe.steps())))
     return digit
 
 
@@ -95,12 +103,12 @@ def drawing_area() -> None:
         if image is None and strokes:  # rebuilt after an undo: the canvas sends its strokes, not their picture
             image = render_strokes(strokes, CANVAS_SIDE)
         undo_col, clear_col = st.columns(2)
-        if undo_col.button("Undo stroke", icon=":material/undo:", disabled=not strokes, width="stretch"):
+        if undo_col.button(_("Undo stroke"), icon=":material/undo:", disabled=not strokes, width="stretch"):
             restart_canvas(strokes[:-1])
-        if clear_col.button("Clear drawing", icon=":material/delete:", disabled=not strokes, width="stretch"):
+        if clear_col.button(_("Clear drawing"), icon=":material/delete:", disabled=not strokes, width="stretch"):
             restart_canvas([])
-        st.slider("Stroke width", 6, 40, 20, key="stroke_width", persist_state="session")
-        st.caption("Draw one digit, large and centred or not: the network's input is made the way MNIST's was.")
+        st.slider(_("Stroke width"), 6, 40, 20, key="stroke_width", persist_state="session")
+        st.caption(_("Draw one digit, large and centred or not: the network's input is made the way MNIST's was."))
     digit = None
     with answer_col:
         problem = canvas_problem(image) if image is not None else None
@@ -108,7 +116,7 @@ def drawing_area() -> None:
             st.warning(problem.message, icon=":material/draw:")
         if problem is None or not problem.blocks_prediction:
             digit = show_prediction(
-                image, "Draw a digit (0-9) in the black box and the network will guess it.", "canvas"
+                image, _("Draw a digit (0-9) in the black box and the network will guess it."), "canvas"
             )
     if digit is not None:
         inside_network_ui(network, digit)
@@ -117,17 +125,23 @@ def drawing_area() -> None:
 drawing_area()
 
 st.divider()
-st.subheader("Or upload a picture")
+st.subheader(_("Or upload a picture"))
 upload = st.file_uploader(
-    "A photo or scan of one handwritten digit (dark on light paper or light on dark)", type=UPLOAD_TYPES
+    _("A photo or scan of one handwritten digit (dark on light paper or light on dark)"),
+    type=UPLOAD_TYPES,
+    key="draw_upload",
 )
 if upload is not None:
     try:
         picture = decode_image(upload.getvalue(), upload.name)
     except LabError as error:
-        st.error(f"{error}. Try a PNG or JPG of at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels.")
+        st.error(
+            _("{error}. Try a PNG or JPG of at most {megapixels} megapixels.").format(
+                error=error, megapixels=MAX_IMAGE_PIXELS // 1_000_000
+            )
+        )
     else:
         picture_col, answer_col = st.columns([1, 1])
         picture_col.image(displayable(picture), caption=upload.name, width=CANVAS_SIDE)
         with answer_col:
-            show_prediction(picture, "No digit found in this picture: it looks blank.", "upload")
+            show_prediction(picture, _("No digit found in this picture: it looks blank."), "upload")

@@ -13,127 +13,169 @@ from ui.shell import ensure_app_navigation, session_connected
 from ui.visual import thumbnail
 from utils.drawings import MAX_ZIP_BYTES, count_by_digit, drawings_from_zip, drawings_to_zip
 from utils.errors import LabError
+from utils.i18n import _, ngettext, say
 from utils.preprocess import PREPROCESSING_VERSION as PREPROCESSING
 from utils.settings import read_settings
-from utils.words import counted
 
 ensure_app_navigation()
 
 MIN_TO_TEACH = 5  # fewer drawings than this teach nothing measurable
 SUGGESTED = 3  # drawings of each digit the network gets wrong
+TAUGHT_SUFFIX = "+mine"  # a taught copy's default name: the parent's plus this (names are not translated)
 GALLERY_COLUMNS = 8
 POLL_SECONDS = 0.75
 
-st.title("Your drawings")
+
+def added_notice(count: int, source: str, problems: list[str]) -> str:
+    """What an upload or a loaded set added, and the first few files it skipped."""
+    notice = ngettext("Added {count} drawing from {source}.", "Added {count} drawings from {source}.", count).format(
+        count=count, source=source
+    )
+    if problems:
+        notice += " " + _("Skipped {count}: {problems}").format(count=len(problems), problems="; ".join(problems[:3]))
+    return notice
+
+
+st.title(_("Your drawings"))
 store = model_store()
 drawings = my_drawings()
 st.markdown(
-    "Every drawing you mark **Right, keep it** or **Wrong? It was a …** on the Draw page is kept here with its "
-    "true digit, so you can **teach the network your handwriting**. They stay **in this browser session only** "
-    "(gone when you close the tab) unless you save them as a named set, which is kept on the server in the models "
-    "folder and can be used again later or with `python -m model learn`."
+    _(
+        "Every drawing you mark **Right, keep it** or **Wrong? It was a …** on the Draw page is kept here with its "
+        "true digit, so you can **teach the network your handwriting**. They stay **in this browser session only** "
+        "(gone when you close the tab) unless you save them as a named set, which is kept on the server in the "
+        "models folder and can be used again later or with `python -m model learn`."
+    )
 )
 
 counts = count_by_digit(drawings)
 if drawings:
-    st.caption("Drawings of each digit: " + ", ".join(f"{digit}: {n}" for digit, n in enumerate(counts) if n))
+    st.caption(
+        _("Drawings of each digit: {counts}").format(
+            counts=", ".join(f"{digit}: {n}" for digit, n in enumerate(counts) if n)
+        )
+    )
     digit = st.segmented_control(
-        "Show the drawings of", [d for d in range(10) if counts[d]], key="mine_digit", required=True,
+        _("Show the drawings of"), [d for d in range(10) if counts[d]], key="mine_digit", required=True,
         default=next(d for d in range(10) if counts[d]),
     )  # fmt: skip
     shown = [index for index, drawing in enumerate(drawings) if drawing.label == digit]
     for row in range(0, len(shown), GALLERY_COLUMNS):
         for column, index in zip(st.columns(GALLERY_COLUMNS), shown[row : row + GALLERY_COLUMNS], strict=False):
             column.image(thumbnail(drawings[index].pixels), width=72)
-            if column.button("Delete", key=f"delete_{index}_{id(drawings[index])}", type="tertiary"):
+            if column.button(_("Delete"), key=f"delete_{index}_{id(drawings[index])}", type="tertiary"):
                 del drawings[index]
                 st.rerun()
 else:
-    st.info("No drawings yet: draw on the **Draw** page and tell the network whether it was right.")
+    st.info(_("No drawings yet: draw on the **Draw** page and tell the network whether it was right."))
 
-with st.expander("Save, load, download or upload drawings", expanded=not drawings):
+with st.expander(_("Save, load, download or upload drawings"), expanded=not drawings):
     save_col, load_col = st.columns(2)
     with save_col:
-        set_name = st.text_input("Save as a named set", placeholder="e.g. ana-sevens", key="set_name")
-        if st.button("Save set", disabled=not drawings or not set_name.strip(), icon=":material/save:"):
+        set_name = st.text_input(_("Save as a named set"), placeholder=_("e.g. ana-sevens"), key="set_name")
+        if st.button(
+            _("Save set"), disabled=not drawings or not set_name.strip(), icon=":material/save:", key="save_set"
+        ):
             try:
                 saved = store.save_drawing_set(set_name, drawings_to_zip(drawings))
             except LabError as error:
                 st.error(str(error))
             else:
-                st.success(f"Saved {len(drawings)} drawings as **{saved}** in {store.drawings_dir}.")
+                st.success(
+                    ngettext(
+                        "Saved {count} drawing as **{name}** in {folder}.",
+                        "Saved {count} drawings as **{name}** in {folder}.",
+                        len(drawings),
+                    ).format(count=len(drawings), name=saved, folder=store.drawings_dir)
+                )
     with load_col:
         sets = store.drawing_sets()
         chosen_set = st.selectbox(
-            "Saved sets", sets, index=None, placeholder="none saved yet" if not sets else "pick one"
+            _("Saved sets"),
+            sets,
+            index=None,
+            placeholder=_("none saved yet") if not sets else _("pick one"),
+            key="saved_set",
         )
-        if st.button("Add this set to my drawings", disabled=chosen_set is None, icon=":material/folder_open:"):
+        if st.button(
+            _("Add this set to my drawings"),
+            disabled=chosen_set is None,
+            icon=":material/folder_open:",
+            key="add_saved_set",
+        ):
             try:
                 loaded, problems = drawings_from_zip(store.drawing_set(chosen_set, MAX_ZIP_BYTES), PREPROCESSING)
             except LabError as error:
                 st.error(str(error))
             else:
                 drawings.extend(loaded)
-                st.session_state["mine_notice"] = f"Added {len(loaded)} drawings from {chosen_set}." + (
-                    f" Skipped {len(problems)}: " + "; ".join(problems[:3]) if problems else ""
-                )
+                st.session_state["mine_notice"] = added_notice(len(loaded), chosen_set, problems)
                 st.rerun()
     st.download_button(
-        "Download all as a zip (folders 0/ to 9/)", lambda: drawings_to_zip(drawings), file_name="my-drawings.zip",
+        _("Download all as a zip (folders 0/ to 9/)"), lambda: drawings_to_zip(drawings), file_name="my-drawings.zip",
         mime="application/zip", icon=":material/download:", disabled=not drawings, on_click="ignore",
     )  # fmt: skip
-    upload = st.file_uploader("Upload such a zip", type=["zip"], key="mine_upload")
+    upload = st.file_uploader(_("Upload such a zip"), type=["zip"], key="mine_upload")
     if upload is not None and st.session_state.get("mine_uploaded") != upload.file_id:
         st.session_state["mine_uploaded"] = upload.file_id
         try:
             loaded, problems = drawings_from_zip(upload.getvalue(), PREPROCESSING)
         except LabError as error:
-            st.error(f"{upload.name}: {error}")
+            st.error(_("{file}: {error}").format(file=upload.name, error=error))
         else:
             drawings.extend(loaded)
-            st.session_state["mine_notice"] = f"Added {len(loaded)} drawings from {upload.name}." + (
-                f" Skipped {len(problems)}: " + "; ".join(problems[:3]) if problems else ""
-            )
+            st.session_state["mine_notice"] = added_notice(len(loaded), upload.name, problems)
             st.rerun()
-    sure = st.checkbox("Yes, forget all my drawings in this session", key="mine_clear_sure")
-    if st.button("Clear all", disabled=not (sure and drawings), icon=":material/delete_sweep:"):
+    sure = st.checkbox(_("Yes, forget all my drawings in this session"), key="mine_clear_sure")
+    if st.button(_("Clear all"), disabled=not (sure and drawings), icon=":material/delete_sweep:", key="mine_clear"):
         drawings.clear()
         st.rerun()
 if notice := st.session_state.pop("mine_notice", None):
     st.info(notice)
 
 
-st.header("Teach the network")
+st.header(_("Teach the network"))
 job: TeachingJob | None = st.session_state.get("teaching_job")
 busy = job is not None and job.state.active
 try:
     base = store.active()
 except LabError as error:
-    st.error(f"There is no model to teach: {error}")
+    st.error(_("There is no model to teach: {error}").format(error=error))
     st.stop()
 left = max(0, MIN_TO_TEACH - len(drawings))
 st.markdown(
-    f"Fine-tunes a **copy** of the active model, **{base.name}**, on your drawings mixed with MNIST digits it "
-    "already knows (so it does not forget them), then saves the copy as a new model; the original is never changed. "
-    "About 15 % of your drawings are kept out of the teaching to show honestly whether it learned your style."
+    _(
+        "Fine-tunes a **copy** of the active model, **{name}**, on your drawings mixed with MNIST digits it "
+        "already knows (so it does not forget them), then saves the copy as a new model; the original is never "
+        "changed. About 15 % of your drawings are kept out of the teaching to show honestly whether it learned "
+        "your style."
+    ).format(name=base.name)
 )
 if left:
-    st.info(f"Keep {counted(left, 'more drawing')} to teach; {SUGGESTED} of each digit it gets wrong help most.")
+    st.info(
+        ngettext(
+            "Keep {count} more drawing to teach; {suggested} of each digit it gets wrong help most.",
+            "Keep {count} more drawings to teach; {suggested} of each digit it gets wrong help most.",
+            left,
+        ).format(count=left, suggested=SUGGESTED)
+    )
 replay = st.toggle(
-    "Keep MNIST in the lesson (replay)", True, key="teach_replay",
-    help="Off: teach on your drawings only, and watch the MNIST bar fall: catastrophic forgetting.",
+    _("Keep MNIST in the lesson (replay)"), True, key="teach_replay",
+    help=_("Off: teach on your drawings only, and watch the MNIST bar fall: catastrophic forgetting."),
 )  # fmt: skip
 last_only = st.toggle(
-    "Change only the last layer", False, key="teach_last_only",
-    help="Freezes the hidden layers: the network may only re-weigh the features it already has.",
+    _("Change only the last layer"), False, key="teach_last_only",
+    help=_("Freezes the hidden layers: the network may only re-weigh the features it already has."),
 )  # fmt: skip
-name = st.text_input("Save the taught copy as", placeholder=f"{base.name}+mine", key="teach_name")
-if st.button("Teach the network", type="primary", icon=":material/school:", disabled=busy or left > 0):
+name = st.text_input(_("Save the taught copy as"), placeholder=base.name + TAUGHT_SUFFIX, key="teach_name")
+if st.button(
+    _("Teach the network"), type="primary", icon=":material/school:", disabled=busy or left > 0, key="teach_start"
+):
     try:
-        target = store.check_new_name(name) if name.strip() else store.unique_name(f"{base.name}+mine")
+        target = store.check_new_name(name) if name.strip() else store.unique_name(base.name + TAUGHT_SUFFIX)
         store.check_writable()
     except LabError as error:
-        st.error(f"Not started: {error}.")
+        st.error(_("Not started: {error}.").format(error=error))
     else:
         from model.finetune import TeachOptions  # imports Keras: only when teaching starts
 
@@ -158,11 +200,14 @@ def teaching_progress() -> None:
         return
     snapshot = job.progress.snapshot()
     latest = snapshot.latest
-    text = job.state.value.capitalize() + "…"
+    state = _(job.state.value)
+    text = _("{state}…").format(state=state[:1].upper() + state[1:])
     if latest is not None and job.state.active:
-        text = f"Teaching: epoch {latest.epoch + 1}/{latest.epochs} · {job.state.value}"
+        text = _("Teaching: epoch {epoch}/{epochs} · {state}").format(
+            epoch=latest.epoch + 1, epochs=latest.epochs, state=state
+        )
     st.progress(snapshot.fraction if job.state.active else 1.0, text=text)
-    if job.state.active and st.button("Stop", icon=":material/stop:", disabled=job.stop_requested, key="teach_stop"):
+    if job.state.active and st.button(_("Stop"), icon=":material/stop:", disabled=job.stop_requested, key="teach_stop"):
         job.stop()
     if st.session_state.get("teach_polling") and not job.state.active:
         st.session_state["teach_polling"] = False
@@ -174,27 +219,36 @@ st.fragment(run_every=POLL_SECONDS if busy else None)(teaching_progress)()
 
 if job is not None and not job.state.active:
     if job.state is JobState.FAILED:
-        st.error(job.error or "Teaching failed.")
+        st.error(say(job.error_message) or job.error or _("Teaching failed."))
     elif job.outcome is not None:
         outcome = job.outcome
-        scores = {f"MNIST test ({outcome.mnist_tested:,} digits)": (outcome.mnist_before, outcome.mnist_after)}
+        mnist_label = _("MNIST test ({count} digits)").format(count=f"{outcome.mnist_tested:,}")
+        scores = {mnist_label: (outcome.mnist_before, outcome.mnist_after)}
         if outcome.yours_before is not None:
-            scores = {f"Your held-out drawings ({outcome.held_out})": (outcome.yours_before, outcome.yours_after),
-                      **scores}  # fmt: skip
+            yours_label = _("Your held-out drawings ({count})").format(count=outcome.held_out)
+            scores = {yours_label: (outcome.yours_before, outcome.yours_after), **scores}
         st.altair_chart(before_after_bars(scores), width="content")
         if outcome.blocked:
-            st.warning(f"Saved as **{outcome.model_name}**, but not made active: {outcome.blocked}")
+            st.warning(
+                _("Saved as **{name}**, but not made active: {reason}").format(
+                    name=outcome.model_name, reason=say(outcome.blocked)
+                )
+            )
         else:
-            st.success(f"{outcome.message} Saved as **{outcome.model_name}**, now the active model.")
+            st.success(
+                _("{message} Saved as **{name}**, now the active model.").format(
+                    message=say(outcome.message), name=outcome.model_name
+                )
+            )
         if outcome.yours_before is None:
-            st.caption("Too few drawings to hold some out: draw a few more of each digit for an honest score.")
+            st.caption(_("Too few drawings to hold some out: draw a few more of each digit for an honest score."))
         if store.active().name != outcome.base and st.button(
-            f"Undo: make {outcome.base} active again", icon=":material/undo:", key="teach_undo"
+            _("Undo: make {name} active again").format(name=outcome.base), icon=":material/undo:", key="teach_undo"
         ):
             try:
                 store.set_active(outcome.base)
             except LabError as error:
                 st.error(str(error))
             else:
-                st.toast(f"{outcome.base} answers again.")
+                st.toast(_("{name} answers again.").format(name=outcome.base))
                 st.rerun()

@@ -6,40 +6,51 @@ from model.diagram import network_dot
 from model.storage import ModelStorageError
 from ui.resources import model_store
 from ui.shell import ensure_app_navigation
+from utils.i18n import _
 
 ensure_app_navigation()
 
 st.title("MNIST MLP Lab")
 st.markdown(
-    "Learn how a **deep feed-forward network** recognises handwriting. It reads the 784 "
-    "pixels of a 28x28 digit, passes them through layers of neurons, and gives a probability "
-    "for each digit 0-9. It learns by **backpropagation and gradient descent** on the 60,000 "
-    "training digits of **MNIST**, and is scored on 10,000 digits it never saw."
+    _(
+        "Learn how a **deep feed-forward network** recognises handwriting. It reads the 784 "
+        "pixels of a 28x28 digit, passes them through layers of neurons, and gives a probability "
+        "for each digit 0-9. It learns by **backpropagation and gradient descent** on the 60,000 "
+        "training digits of **MNIST**, and is scored on 10,000 digits it never saw."
+    )
 )
 
 try:
     info = model_store().active()
 except ModelStorageError as error:
-    st.error(f"No model is available: {error}")
+    st.error(_("No model is available: {error}").format(error=error))
 else:
-    st.subheader("The active network")
+    st.subheader(_("The active network"))
     config = info.metadata.config
     if config is not None:
         st.graphviz_chart(network_dot(config), width="content")
         st.caption(
-            f"**{info.name}**: {config.architecture}, {config.parameter_count:,} trainable parameters, "
-            f"{config.activation} activations, test accuracy {info.metadata.accuracy_label}."
+            _(
+                "**{name}**: {architecture}, {parameters} trainable parameters, {activation} activations, "
+                "test accuracy {accuracy}."
+            ).format(
+                name=info.name,
+                architecture=config.architecture,
+                parameters=f"{config.parameter_count:,}",
+                activation=config.activation,
+                accuracy=info.metadata.accuracy_label,
+            )
         )
 
-st.subheader("Where to start")
+st.subheader(_("Where to start"))
 left, middle, mine, right, last = st.columns(5)
-left.page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:")
-left.caption("Draw with the mouse or a finger, watch the network decide, and look inside it.")
-mine.page_link("pages/drawings.py", label="Teach it your handwriting", icon=":material/school:")
-mine.caption("Correct its mistakes, then teach a copy your style without it forgetting MNIST.")
-middle.page_link("pages/train.py", label="Train a network", icon=":material/monitoring:")
-middle.caption("Choose layers, units and epochs; watch the loss fall live.")
-right.page_link("pages/explore.py", label="Explore MNIST", icon=":material/grid_on:")
-right.caption("See the 784 numbers the network receives.")
-last.page_link("pages/models.py", label="Compare models", icon=":material/inventory_2:")
-last.caption("Overlay learning curves; pick the model that answers.")
+left.page_link("pages/draw.py", label=_("Draw a digit"), icon=":material/draw:")
+left.caption(_("Draw with the mouse or a finger, watch the network decide, and look inside it."))
+mine.page_link("pages/drawings.py", label=_("Teach it your handwriting"), icon=":material/school:")
+mine.caption(_("Correct its mistakes, then teach a copy your style without it forgetting MNIST."))
+middle.page_link("pages/train.py", label=_("Train a network"), icon=":material/monitoring:")
+middle.caption(_("Choose layers, units and epochs; watch the loss fall live."))
+right.page_link("pages/explore.py", label=_("Explore MNIST"), icon=":material/grid_on:")
+right.caption(_("See the 784 numbers the network receives."))
+last.page_link("pages/models.py", label=_("Compare models"), icon=":material/inventory_2:")
+last.caption(_("Overlay learning curves; pick the model that answers."))

@@ -9,95 +9,106 @@ from ui.learned import learned_ui
 from ui.resources import model_store
 from ui.shell import ensure_app_navigation
 from utils.errors import ModelStorageError
+from utils.i18n import _
 
 ensure_app_navigation()
 
-st.title("Models")
+st.title(_("Models"))
 store = model_store()
 models = store.list()
 try:
     active = store.active().name
 except ModelStorageError:
     active = None
+ACCURACY_COLUMN = _("test accuracy")  # shown as a percentage
+
+
+def note(info: ModelInfo) -> str:
+    if info.problem:
+        return _("cannot be used: {problem}").format(problem=info.problem)
+    return _("stopped early") if info.metadata.stopped_early else ""
 
 
 def row(info: ModelInfo) -> dict:
     meta = info.metadata
     config, seconds = meta.config, meta.training_seconds
     return {
-        "name": info.name + (" (active)" if info.name == active else ""),
-        "architecture": meta.architecture,
-        "test accuracy": meta.test_accuracy,
-        "epochs": meta.epochs_completed,
-        "optimizer": config.optimizer if config else None,
-        "learning rate": config.learning_rate if config else None,
-        "schedule": config.schedule if config else None,
-        "activation": config.activation if config else None,
-        "dropout": config.dropout if config else None,
-        "batch": config.batch_size if config else None,
-        "training time (s)": round(seconds, 1) if seconds is not None else None,
-        "created": meta.created_at.replace("T", " ")[:19],
-        "note": f"cannot be used: {info.problem}" if info.problem else ("stopped early" if meta.stopped_early else ""),
+        _("name"): _("{name} (active)").format(name=info.name) if info.name == active else info.name,
+        _("architecture"): meta.architecture,
+        ACCURACY_COLUMN: meta.test_accuracy,
+        _("epochs"): meta.epochs_completed,
+        _("optimizer"): config.optimizer if config else None,
+        _("learning rate"): config.learning_rate if config else None,
+        _("schedule"): config.schedule if config else None,
+        _("activation"): config.activation if config else None,
+        _("dropout"): config.dropout if config else None,
+        _("batch"): config.batch_size if config else None,
+        _("training time (s)"): round(seconds, 1) if seconds is not None else None,
+        _("created"): meta.created_at.replace("T", " ")[:19],
+        _("note"): note(info),
     }
 
 
 st.dataframe(
     pd.DataFrame([row(info) for info in models]),
     hide_index=True,
-    column_config={"test accuracy": st.column_config.NumberColumn(format="percent")},
+    column_config={ACCURACY_COLUMN: st.column_config.NumberColumn(format="percent")},
 )
 
-st.subheader("Compare learning curves")
+st.subheader(_("Compare learning curves"))
 names = [info.name for info in models]
 chosen = st.multiselect(
-    "Models to overlay", names, default=[active] if active in names else names[:1], key="overlay_models",
+    _("Models to overlay"), names, default=[active] if active in names else names[:1], key="overlay_models",
     persist_state="session",  # kept when another model is made active below
 )  # fmt: skip
 fraction = st.toggle(
-    "x axis: share of training", False, key="overlay_fraction",
-    help="Each model's epochs as a share of its own training, so short and long runs line up.",
+    _("x axis: share of training"), False, key="overlay_fraction",
+    help=_("Each model's epochs as a share of its own training, so short and long runs line up."),
 )  # fmt: skip
 histories = {info.name: info.metadata.history for info in models if info.name in chosen}
 if histories:
-    st.caption("Colour: the model. Solid line: training; dashed: validation. One point per epoch.")
+    st.caption(_("Colour: the model. Solid line: training; dashed: validation. One point per epoch."))
     loss_col, accuracy_col = st.columns(2)
     loss_col.altair_chart(history_overlay(histories, "loss", fraction), width="stretch")
     accuracy_col.altair_chart(history_overlay(histories, "accuracy", fraction), width="stretch")
 
 learned_ui(store, models)
 
-st.subheader("Manage a model")
-name = st.selectbox("Model", names, index=names.index(active) if active in names else 0, key="manage_model")
+st.subheader(_("Manage a model"))
+name = st.selectbox(_("Model"), names, index=names.index(active) if active in names else 0, key="manage_model")
 info = models[names.index(name)]
 make_active_col, download_col, delete_col = st.columns(3)
 with make_active_col:
-    if st.button("Make active", icon=":material/star:", disabled=name == active or not info.usable):
+    if st.button(
+        _("Make active"), icon=":material/star:", disabled=name == active or not info.usable, key="make_active"
+    ):
         try:
             store.set_active(name)
         except ModelStorageError as error:
             st.error(str(error))
         else:
-            st.toast(f"{name} is now the active model.")
+            st.toast(_("{name} is now the active model.").format(name=name))
             st.rerun()
 with download_col:
     st.download_button(  # the file is read when the button is pressed, not held per session
-        "Download .keras",
+        _("Download .keras"),
         info.path.read_bytes,
         file_name=f"{name}.keras",
         mime="application/zip",
         icon=":material/download:",
         on_click="ignore",
+        key="download_model",
     )
 with delete_col:
     if info.builtin:
-        st.caption("The pretrained default cannot be deleted.")
+        st.caption(_("The pretrained default cannot be deleted."))
     else:
-        sure = st.checkbox(f"Yes, delete {name} for good", key=f"confirm_delete_{name}")
-        if st.button("Delete", icon=":material/delete:", disabled=not sure, type="primary"):
+        sure = st.checkbox(_("Yes, delete {name} for good").format(name=name), key=f"confirm_delete_{name}")
+        if st.button(_("Delete"), icon=":material/delete:", disabled=not sure, type="primary", key="delete_model"):
             try:
                 store.delete(name)
             except ModelStorageError as error:
                 st.error(str(error))
             else:
-                st.toast(f"Deleted {name}.")
+                st.toast(_("Deleted {name}.").format(name=name))
                 st.rerun()

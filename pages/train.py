@@ -20,6 +20,7 @@ from ui.shell import ensure_app_navigation, session_connected
 from ui.visual import digit_table, thumbnail
 from ui.widgets import settings_link, settings_ui
 from utils.errors import LabError, MnistError
+from utils.i18n import _, say
 from utils.preprocess import mnist_as_trained
 from utils.settings import TRAIN_IMAGES, read_settings
 
@@ -31,7 +32,7 @@ ADVANCED = ("batch_size", "learning_rate", "optimizer", "schedule", "activation"
 PREVIEW_DIGITS = (2, 4, 7, 8)
 PREVIEW_COPIES = 4
 
-st.title("Train a network")
+st.title(_("Train a network"))
 training_workers()  # start a training process now, so that Train answers at once
 job: TrainingJob | None = st.session_state.get("training_job")
 busy = job is not None and job.state.active
@@ -40,13 +41,23 @@ busy = job is not None and job.state.active
 def progress_text(job: TrainingJob) -> str:
     latest = job.progress.snapshot().latest
     if job.state is JobState.QUEUED:
-        return f"Waiting for a free training slot: you are number {job.queue_position or 1} in the queue."
+        return _("Waiting for a free training slot: you are number {position} in the queue.").format(
+            position=job.queue_position or 1
+        )
     if latest is None:
-        return f"{job.state.value.capitalize()}…"
-    return (
-        f"Epoch {latest.epoch + 1}/{latest.epochs} · batch {latest.batch + 1}/{latest.batches_per_epoch}"
-        f" · {job.state.value}"
+        return f"{_(job.state.value).capitalize()}…"
+    return _("Epoch {epoch}/{epochs} · batch {batch}/{batches} · {state}").format(
+        epoch=latest.epoch + 1,
+        epochs=latest.epochs,
+        batch=latest.batch + 1,
+        batches=latest.batches_per_epoch,
+        state=_(job.state.value),
     )
+
+
+def failure_text(job: TrainingJob) -> str:
+    """Why the job failed, in the reader's language where the worker's words can be translated."""
+    return say(job.error_message) or job.error or _("Training failed.")
 
 
 def live_view() -> None:
@@ -55,28 +66,26 @@ def live_view() -> None:
     if job is None:
         return
     snapshot = job.progress.snapshot()
-    st.subheader("Live training curves")
-    st.caption(f"{job.name} · {job.config.architecture} · {job.config.parameter_count:,} parameters")
+    st.subheader(_("Live training curves"))
+    st.caption(
+        _("{name} · {architecture} · {parameters} parameters").format(
+            name=job.name, architecture=job.config.architecture, parameters=f"{job.config.parameter_count:,}"
+        )
+    )
     st.progress(snapshot.fraction, text=progress_text(job))
     if job.state.active:
-        label = "Cancel" if job.state is JobState.QUEUED else "Stop"
+        label = _("Cancel") if job.state is JobState.QUEUED else _("Stop")
         if st.button(label, icon=":material/stop:", disabled=job.stop_requested, key="stop"):
             job.stop()
-            st.toast("Stopping after the current batch…")
+            st.toast(_("Stopping after the current batch…"))
     batches, epochs = snapshot.batch_curve(), snapshot.epoch_curve()
     if len(batches):
         loss_col, accuracy_col = st.columns(2)
         loss_col.altair_chart(training_curves(batches, epochs, "loss"), width="stretch")
         accuracy_col.altair_chart(training_curves(batches, epochs, "accuracy"), width="stretch")
-        if job.config.dropout > 0 or job.config.augment:
-            handicaps = " and ".join(
-                what for what, on in (("dropout switches units off", job.config.dropout > 0),
-                                      ("augmentation distorts the digits", job.config.augment)) if on
-            )  # fmt: skip
-            st.caption(
-                f"Why is the training loss above the validation loss? While training, {handicaps}; validation "
-                "uses the whole network on plain digits. It is a handicap in practice, not a sign of a problem."
-            )
+        handicap = handicap_text(job.config)
+        if handicap:
+            st.caption(handicap)
     if snapshot.layer_stats:
         gradient_flow_view(snapshot, job.config)
     if st.session_state.get("polling") and not job.state.active:
@@ -85,28 +94,64 @@ def live_view() -> None:
     st.session_state["polling"] = job.state.active
 
 
+def handicap_text(config: TrainingConfig) -> str | None:
+    """Why dropout or augmentation keeps the training loss above the validation loss; None without either."""
+    if config.dropout > 0 and config.augment:
+        return _(
+            "Why is the training loss above the validation loss? While training, dropout switches units off and "
+            "augmentation distorts the digits; validation uses the whole network on plain digits. It is a "
+            "handicap in practice, not a sign of a problem."
+        )
+    if config.dropout > 0:
+        return _(
+            "Why is the training loss above the validation loss? While training, dropout switches units off; "
+            "validation uses the whole network on plain digits. It is a handicap in practice, not a sign of a "
+            "problem."
+        )
+    if config.augment:
+        return _(
+            "Why is the training loss above the validation loss? While training, augmentation distorts the "
+            "digits; validation uses the whole network on plain digits. It is a handicap in practice, not a sign "
+            "of a problem."
+        )
+    return None
+
+
 def gradient_flow_view(snapshot: ProgressSnapshot, config: TrainingConfig) -> None:
     """Per-layer gradients, update sizes and idle units, measured on 256 training digits as the network trains."""
-    st.subheader("Gradient flow")
+    st.subheader(_("Gradient flow"))
     first = snapshot.layer_stats[0].gradient_norms
     if len(first) > 2:  # at least two hidden layers to compare
         ratio = first[-2] / max(first[0], 1e-30)
         st.caption(
-            f"Before the first update, the last hidden layer's gradient was **{ratio:,.1f}x** the first layer's. "
-            "Backpropagation multiplies the gradient by each layer's weights and activation slope on its way back "
-            "to the input; a sigmoid's slope is at most 0.25, so in deep sigmoid networks the first layers "
-            "barely learn (vanishing gradients). ReLU's slope is 1 where it is active."
+            _(
+                "Before the first update, the last hidden layer's gradient was **{ratio}x** the first layer's. "
+                "Backpropagation multiplies the gradient by each layer's weights and activation slope on its way "
+                "back to the input; a sigmoid's slope is at most 0.25, so in deep sigmoid networks the first "
+                "layers barely learn (vanishing gradients). ReLU's slope is 1 where it is active."
+            ).format(ratio=f"{ratio:,.1f}")
         )
     curve = snapshot.gradient_curve()
     st.altair_chart(gradient_norm_lines(curve), width="stretch")
     st.altair_chart(update_ratio_lines(curve), width="stretch")
     what = "dead" if config.activation == "relu" else "saturated"
     st.altair_chart(unit_share_bars(snapshot.unit_shares(), what), width="stretch")
-    st.caption(
-        f"Top: size of each layer's weight gradient. Middle: how much one update changes the weights, with the "
-        f"1e-3 rule of thumb (dashed). Bars: units that are {what} on 256 training digits "
-        + ("(output 0 for every digit: they cannot learn)." if what == "dead" else "(stuck near their limits).")
-    )
+    if what == "dead":
+        st.caption(
+            _(
+                "Top: size of each layer's weight gradient. Middle: how much one update changes the weights, with "
+                "the 1e-3 rule of thumb (dashed). Bars: units that are dead on 256 training digits (output 0 for "
+                "every digit: they cannot learn)."
+            )
+        )
+    else:
+        st.caption(
+            _(
+                "Top: size of each layer's weight gradient. Middle: how much one update changes the weights, with "
+                "the 1e-3 rule of thumb (dashed). Bars: units that are saturated on 256 training digits (stuck "
+                "near their limits)."
+            )
+        )
 
 
 def request_training(**changes: object) -> None:
@@ -116,7 +161,7 @@ def request_training(**changes: object) -> None:
     st.session_state["start_requested"] = True
 
 
-@st.cache_data(max_entries=4, show_spinner="Distorting a few digits…")
+@st.cache_data(max_entries=4, show_spinner=False)  # the spinner's words are the reader's: see the caller
 def distorted_samples(seed: int) -> np.ndarray:
     """A few training digits (as the network gets them) and four random distortions of each."""
     from model.augment import distorted_examples
@@ -129,16 +174,17 @@ def distorted_samples(seed: int) -> np.ndarray:
 
 def augmentation_preview() -> None:
     try:
-        samples = distorted_samples(st.session_state.get("preview_seed", 0))
+        with st.spinner(_("Distorting a few digits…")):
+            samples = distorted_samples(st.session_state.get("preview_seed", 0))
     except MnistError as error:
         st.error(str(error))
         return
     st.image(
         digit_table(samples),
-        caption="Left: a training digit. Right: random distortions of it; every epoch brings new ones.",
+        caption=_("Left: a training digit. Right: random distortions of it; every epoch brings new ones."),
         output_format="PNG",  # JPEG smears 28-pixel digits
     )
-    if st.button("New samples", icon=":material/refresh:", key="new_samples", type="tertiary"):
+    if st.button(_("New samples"), icon=":material/refresh:", key="new_samples", type="tertiary"):
         st.session_state["preview_seed"] = st.session_state.get("preview_seed", 0) + 1
         st.rerun()
 
@@ -150,8 +196,13 @@ def estimate_text(config: TrainingConfig) -> str:
     images = min(images, settings.max_train) if settings.max_train else images
     history = [info.metadata for info in model_store().list() if not info.builtin]
     seconds, measured = training_seconds(config, images, history)
-    source = "this machine's last trainings" if measured else "the reference network's speed on a 2-core CPU"
-    return f"Training will take {duration_text(seconds)} (estimated from {source})."
+    if measured:
+        return _("Training will take {duration} (estimated from this machine's last trainings).").format(
+            duration=duration_text(seconds)
+        )
+    return _("Training will take {duration} (estimated from the reference network's speed on a 2-core CPU).").format(
+        duration=duration_text(seconds)
+    )
 
 
 def start_training(config: TrainingConfig, name: str) -> TrainingJob | None:
@@ -161,7 +212,7 @@ def start_training(config: TrainingConfig, name: str) -> TrainingJob | None:
         name = store.name_for(config, name)
         store.check_writable()
     except LabError as error:
-        st.error(f"Not started: {error}.")
+        st.error(_("Not started: {error}.").format(error=error))
         return None
     return TrainingJob(
         config, name, store, training_queue(), owner_present=session_connected(), workers=training_workers()
@@ -174,15 +225,24 @@ with settings:
     if config.augment:
         augmentation_preview()
     if config.optimizer == "sgd" and config.learning_rate < 0.01:
-        st.caption("Plain gradient descent learns slowly at small rates: try 0.03-0.3.")
-    name = st.text_input("Model name", placeholder=f"{config.short_name} (automatic)", max_chars=64, key="model_name")
-    pressed = st.button("Train", type="primary", icon=":material/play_arrow:", disabled=busy, width="stretch")
+        st.caption(_("Plain gradient descent learns slowly at small rates: try 0.03-0.3."))
+    name = st.text_input(
+        _("Model name"),
+        placeholder=_("{name} (automatic)").format(name=config.short_name),
+        max_chars=64,
+        key="model_name",
+    )
+    pressed = st.button(
+        _("Train"), type="primary", icon=":material/play_arrow:", disabled=busy, width="stretch", key="train"
+    )
     st.caption(estimate_text(config))
-    with st.popover("Copy link", icon=":material/link:", width="stretch"):
+    with st.popover(_("Copy link"), icon=":material/link:", width="stretch"):
         st.code(settings_link(), language=None, wrap_lines=True)
         st.caption(
-            "This link opens the Train page with these settings (copy it with the button at the right). "
-            "For a lesson, add `&hide=lr,optimizer` (any setting names) to hide those controls."
+            _(
+                "This link opens the Train page with these settings (copy it with the button at the right). "
+                "For a lesson, add `&hide=lr,optimizer` (any setting names) to hide those controls."
+            )
         )
     if (pressed or st.session_state.pop("start_requested", False)) and not busy:
         job = start_training(config, name)
@@ -191,47 +251,61 @@ with settings:
             busy = True
 
 with stage:
-    with st.expander(f"Network: {config.architecture} — {config.parameter_count:,} parameters", expanded=not busy):
+    network = _("Network: {architecture} — {parameters} parameters").format(
+        architecture=config.architecture, parameters=f"{config.parameter_count:,}"
+    )
+    with st.expander(network, expanded=not busy):
         st.graphviz_chart(network_dot(config), width="content")
     if job is None:
-        st.info("Choose the layers, units and epochs, then press **Train**: the loss curves appear here, live.")
+        st.info(_("Choose the layers, units and epochs, then press **Train**: the loss curves appear here, live."))
     st.fragment(run_every=POLL_SECONDS if busy else None)(live_view)()
 
 if job is not None and not job.state.active:
     if job.state is JobState.FAILED:
-        st.error(job.error or "Training failed.")
+        st.error(failure_text(job))
     elif job.state is JobState.CANCELLED:
-        st.info("Training was cancelled before it started.")
+        st.info(_("Training was cancelled before it started."))
     elif job.outcome is not None:
         outcome = job.outcome
         if job.config.activation != "relu":
             st.button(
-                "Train the same network with ReLU",
+                _("Train the same network with ReLU"),
                 icon=":material/science:",
                 on_click=request_training,
                 kwargs={**job.config.to_dict(), "activation": "relu"},
-                help="Same layers, units, optimizer and seed; only the activation changes. Compare the gradient lines.",
+                help=_(
+                    "Same layers, units, optimizer and seed; only the activation changes. Compare the gradient lines."
+                ),
+                key="train_with_relu",
             )
-        saved = f"Saved as **{outcome.model_name}**, now the active model."
-        (st.warning if job.state is JobState.STOPPED else st.success)(f"{outcome.message} {saved}")
+        said = _("{message} Saved as **{name}**, now the active model.").format(
+            message=say(outcome.message), name=outcome.model_name
+        )
+        (st.warning if job.state is JobState.STOPPED else st.success)(said)
         a, b, c = st.columns(3)
-        a.metric("Test accuracy", f"{outcome.test_accuracy:.2%}", border=True)
-        b.metric("Training time", f"{outcome.seconds:.1f} s", border=True)
-        c.metric("Epochs completed", outcome.epochs_completed, border=True)
+        a.metric(_("Test accuracy"), f"{outcome.test_accuracy:.2%}", border=True)
+        b.metric(_("Training time"), f"{outcome.seconds:.1f} s", border=True)
+        c.metric(_("Epochs completed"), outcome.epochs_completed, border=True)
         matrix_col, gallery_col = st.columns(2)
         with matrix_col:
-            st.markdown("**Confusion matrix** (test set)")
+            st.markdown(_("**Confusion matrix** (test set)"))
             st.altair_chart(confusion_heatmap(outcome.confusion), width="stretch")
         with gallery_col:
             wrong = int(outcome.confusion.sum() - outcome.confusion.trace())
-            st.markdown(f"**Misclassified test digits** ({wrong} in all; the most confident mistakes first)")
+            st.markdown(
+                _("**Misclassified test digits** ({count} in all; the most confident mistakes first)").format(
+                    count=wrong
+                )
+            )
             if outcome.mistakes:
+                mistake = _("true {true} → {predicted} ({confidence})")
                 st.image(
                     [thumbnail(m.image) for m in outcome.mistakes],
                     caption=[
-                        f"true {m.true_digit} → {m.predicted_digit} ({m.confidence:.0%})" for m in outcome.mistakes
+                        mistake.format(true=m.true_digit, predicted=m.predicted_digit, confidence=f"{m.confidence:.0%}")
+                        for m in outcome.mistakes
                     ],
                     width=84,
                 )
             else:
-                st.write("None: every test digit was classified correctly.")
+                st.write(_("None: every test digit was classified correctly."))

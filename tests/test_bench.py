@@ -71,18 +71,22 @@ def test_one_percentile_for_every_benchmark():
 
 
 def test_memory_counts_the_workers_too():
-    from bench.measure import rss_mb
-
-    script = "import sys, time; block = b'x' * 200 * 2**20; print('ready', flush=True); time.sleep(60)"
-    before = rss_mb(children=True)  # earlier tests may have left workers of their own
-    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) as worker:
-        try:
-            assert worker.stdout.readline().strip() == "ready"  # its 200 MB are written
-            after, worker_alone = rss_mb(children=True), rss_mb(worker.pid)
-            assert worker_alone > 200 and after - before == pytest.approx(worker_alone, abs=30)
-            assert rss_mb() < after - 200
-        finally:
-            worker.kill()
+    """Measured from a fresh parent, so workers other tests left behind cannot come or go in between."""
+    parent = f"""
+import subprocess, sys
+sys.path.insert(0, {str(PROJECT_ROOT)!r})
+from bench.measure import rss_mb
+script = "import time; block = b'x' * 200 * 2**20; print('ready', flush=True); time.sleep(60)"
+before = rss_mb(children=True)
+with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) as worker:
+    assert worker.stdout.readline().strip() == "ready"  # its 200 MB are written
+    print(before, rss_mb(children=True), rss_mb(worker.pid), rss_mb())
+    worker.kill()
+"""
+    said = subprocess.check_output([sys.executable, "-c", parent], text=True)
+    before, after, worker_alone, parent_alone = map(float, said.split())
+    assert worker_alone > 200 and after - before == pytest.approx(worker_alone, abs=30)
+    assert parent_alone < after - 200
 
 
 def test_the_mouse_draws_strokes_where_the_canvas_is():

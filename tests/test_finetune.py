@@ -161,7 +161,7 @@ def test_stop_ends_teaching_after_the_current_batch(parent, writer, mnist):
     info, network = parent
     stop = threading.Event()
     result = teach(network, info, writer.teach[:10], FAST, [lambda event: stop.set()], stop, mnist)
-    assert result.status == "stopped" and "Stopped by request" in result.message
+    assert result.status == "stopped" and "Stopped by request" in str(result.message)
     assert result.epochs == 1
 
 

@@ -77,7 +77,7 @@ def test_stop_flag_ends_after_current_batch_and_keeps_model(small_splits):
             stop.set()
 
     result = train(QUICK, small_splits, [stop_after_five], stop)
-    assert result.status == "stopped" and "epoch 1" in result.message
+    assert result.status == "stopped" and "epoch 1" in str(result.message)
     steps = [e.step for e in seen if isinstance(e, BatchEvent)]
     assert steps[-1] == min(step for step in steps if step >= 5)  # nothing ran after the report that set the flag
     assert [e.complete for e in seen if isinstance(e, EpochEvent)] == [False]
@@ -89,7 +89,7 @@ def test_exploding_loss_stops_with_a_clear_message(small_splits):
     config = TrainingConfig(hidden_layers=2, units=64, epochs=3, optimizer="rmsprop", learning_rate=10.0)
     result = train(config, small_splits, [events.append])
     assert result.status == "diverged", result.history
-    assert "exploded" in result.message and "learning rate (10)" in result.message
+    assert "exploded" in str(result.message) and "learning rate (10)" in str(result.message)
     batches = [e for e in events if isinstance(e, BatchEvent)]
     assert all(np.isfinite(e.loss) and e.loss < 1e3 for e in batches)  # no garbage points reach the curves
     stats = [e for e in events if isinstance(e, LayerStatsEvent)]
@@ -107,8 +107,8 @@ def test_nan_loss_stops_with_a_clear_message(small_splits):
     events = []
     config = TrainingConfig(hidden_layers=1, units=16, epochs=2, batch_size=100, activation="tanh")
     result = train(config, poisoned, [events.append])
-    assert result.status == "diverged" and "became NaN" in result.message
-    assert result.message.startswith("Training stopped at epoch 1, batch ")
+    assert result.status == "diverged" and "became NaN" in str(result.message)
+    assert str(result.message).startswith("Training stopped at epoch 1, batch ")
     batches = [e for e in events if isinstance(e, BatchEvent)]
     assert all(np.isfinite(e.loss) for e in batches) and not any(isinstance(e, EpochEvent) for e in events)
 

@@ -10,6 +10,7 @@ import streamlit as st
 from model.storage import ModelInfo
 from utils.drawings import Drawing, drawing_from_image
 from utils.errors import LabError
+from utils.i18n import _
 
 SESSION_KEY = "my_drawings"
 
@@ -36,7 +37,9 @@ def keep(image: np.ndarray, label: int, info: ModelInfo, key: str) -> None:
     else:
         drawings.append(drawing)
     st.session_state[f"{key}_kept"] = fingerprint
-    st.session_state[f"{key}_toast"] = f"Kept as a {label} in Your drawings ({len(drawings)} in all)."
+    st.session_state[f"{key}_toast"] = _("Kept as a {digit} in Your drawings ({count} in all).").format(
+        digit=label, count=len(drawings)
+    )
 
 
 def feedback_ui(image: np.ndarray, predicted: int, info: ModelInfo, key: str) -> None:
@@ -49,11 +52,11 @@ def feedback_ui(image: np.ndarray, predicted: int, info: ModelInfo, key: str) ->
             st.session_state[f"{key}_label"] = None  # ready for the next drawing
 
     st.button(
-        "Right, keep it", icon=":material/check:", key=f"{key}_right", on_click=keep,
+        _("Right, keep it"), icon=":material/check:", key=f"{key}_right", on_click=keep,
         args=(image, predicted, info, key), width="stretch",
     )  # fmt: skip
     st.pills(
-        "Wrong? It was a …", [digit for digit in range(10) if digit != predicted], key=f"{key}_label",
+        _("Wrong? It was a …"), [digit for digit in range(10) if digit != predicted], key=f"{key}_label",
         on_change=corrected,
     )  # fmt: skip
     if message := st.session_state.pop(f"{key}_toast", None):

@@ -23,19 +23,20 @@ from model.explain import (
     trace,
 )
 from ui.visual import diverging, enlarge, unit_strip
+from utils.i18n import N_, _
 
-VIEWS = ("Activations", "First-layer weights", "One neuron", "Why this digit")
+VIEWS = (N_("Activations"), N_("First-layer weights"), N_("One neuron"), N_("Why this digit"))  # English: the values
 WEIGHT_UNITS_SHOWN = 32
 SATURATED = {"sigmoid": (0.02, 0.98), "tanh": (-0.96, 0.96)}  # beyond these the slope is under a tenth of its peak
 
 
 def inside_network_ui(network: object, digit: np.ndarray) -> None:
     """The section under the Prediction; ``digit`` is the 28x28 input the network just saw."""
-    st.subheader("Inside the network")
+    st.subheader(_("Inside the network"))
     if not isinstance(network, DenseNetwork):
-        st.info("These views need a plain stack of Dense layers, which every network this app trains is.")
+        st.info(_("These views need a plain stack of Dense layers, which every network this app trains is."))
         return
-    view = st.segmented_control("Look at", VIEWS, default=VIEWS[0], key="inside_view")
+    view = st.segmented_control(_("Look at"), VIEWS, format_func=_, default=VIEWS[0], key="inside_view")
     kept = trace(network, digit.reshape(-1))
     if view == "Activations":
         activations_view(network, kept)
@@ -48,37 +49,49 @@ def inside_network_ui(network: object, digit: np.ndarray) -> None:
 
 
 def activations_view(network: DenseNetwork, kept: Trace) -> None:
-    shared = st.toggle("One colour scale for all layers", False, key="inside_shared_scale")
+    shared = st.toggle(_("One colour scale for all layers"), False, key="inside_shared_scale")
     everything = np.concatenate(kept.a) if kept.a else np.zeros(1)
-    for index, (values, (_, _, activation)) in enumerate(zip(kept.a, network.layers, strict=False)):
+    for index, (values, (_weights, _bias, activation)) in enumerate(zip(kept.a, network.layers, strict=False)):
         order = np.argsort(-values, kind="stable")  # the most active units first
         low, high = (everything.min(), everything.max()) if shared else (values.min(), values.max())
         marked, words = _marked(values, activation)
         st.image(unit_strip(values[order], low, high, marked[order]), output_format="PNG")
         st.caption(
-            f"Hidden layer {index + 1}: {len(values)} {activation} units, most active first "
-            f"(from {values.max():.3g} down to {values.min():.3g}). {words}"
+            _(
+                "Hidden layer {layer}: {units} {activation} units, most active first (from {high} down to {low})."
+            ).format(
+                layer=index + 1,
+                units=len(values),
+                activation=activation,
+                high=f"{values.max():.3g}",
+                low=f"{values.min():.3g}",
+            )
+            + f" {words}"
         )
-    st.caption("Dark: low, yellow: high. The output layer is the Prediction's ten probabilities above.")
+    st.caption(_("Dark: low, yellow: high. The output layer is the Prediction's ten probabilities above."))
 
 
 def _marked(values: np.ndarray, activation: str) -> tuple[np.ndarray, str]:
     """Units shown crossed: ReLUs that output exactly 0, sigmoid/tanh units stuck near their limits."""
     if activation == "relu":
         off = values <= 0
-        return off, f"Crossed: {int(off.sum())} units output 0 for this drawing (ReLU is off below 0)."
+        return off, _("Crossed: {count} units output 0 for this drawing (ReLU is off below 0).").format(
+            count=int(off.sum())
+        )
     if activation in SATURATED:
         low, high = SATURATED[activation]
         stuck = (values < low) | (values > high)
-        return stuck, f"Crossed: {int(stuck.sum())} saturated units (near their limits, where they barely learn)."
+        return stuck, _("Crossed: {count} saturated units (near their limits, where they barely learn).").format(
+            count=int(stuck.sum())
+        )
     return np.zeros(len(values), bool), ""
 
 
 def weights_view(network: DenseNetwork, kept: Trace) -> None:
     order_by = st.radio(
-        "Order units by",
+        _("Order units by"),
         ("activation", "norm"),
-        format_func={"activation": "most active on this drawing", "norm": "largest weights"}.get,
+        format_func=lambda order: _("most active on this drawing") if order == "activation" else _("largest weights"),
         horizontal=True,
         key="inside_weight_order",
     )
@@ -86,26 +99,28 @@ def weights_view(network: DenseNetwork, kept: Trace) -> None:
     order = sort_units(network, kept.a[0] if order_by == "activation" else None, by=order_by)[:WEIGHT_UNITS_SHOWN]
     st.image(
         [enlarge(diverging(pictures.images[unit], pictures.limit), 3) for unit in order],
-        caption=[f"unit {unit}: {kept.a[0][unit]:.2f}" for unit in order],
+        caption=[_("unit {unit}: {value}").format(unit=unit, value=f"{kept.a[0][unit]:.2f}") for unit in order],
         width=84,
         output_format="PNG",
     )
     st.caption(
-        f"Each picture is one first-layer unit's 784 incoming weights, laid out like the pixels they multiply: "
-        f"red pixels push the unit up when inked, blue ones push it down (one colour range, ±{pictures.limit:.2g}, "
-        "for all). The number is the unit's output for your drawing."
+        _(
+            "Each picture is one first-layer unit's 784 incoming weights, laid out like the pixels they multiply: "
+            "red pixels push the unit up when inked, blue ones push it down (one colour range, ±{limit}, "
+            "for all). The number is the unit's output for your drawing."
+        ).format(limit=f"{pictures.limit:.2g}")
     )
 
 
 def neuron_view(network: DenseNetwork, kept: Trace) -> None:
     count = len(network.layers)
-    names = [f"Hidden layer {i + 1}" for i in range(count - 1)] + ["Output layer"]
+    names = [_("Hidden layer {layer}").format(layer=i + 1) for i in range(count - 1)] + [_("Output layer")]
     layer_col, unit_col = st.columns(2)
-    layer = layer_col.selectbox("Layer", range(count), format_func=names.__getitem__, key="inside_layer")
+    layer = layer_col.selectbox(_("Layer"), range(count), format_func=names.__getitem__, key="inside_layer")
     outputs = kept.a[layer] if layer < count - 1 else kept.probabilities
     ranked = [int(u) for u in np.argsort(-outputs, kind="stable")]
     unit = unit_col.selectbox(
-        "Unit (most active first)" if layer < count - 1 else "Digit",
+        _("Unit (most active first)") if layer < count - 1 else _("Digit"),
         ranked,
         format_func=lambda u: f"{u}  ({outputs[u]:.3g})",
         key=f"inside_unit_{layer}",
@@ -116,34 +131,41 @@ def neuron_view(network: DenseNetwork, kept: Trace) -> None:
         limit = float(np.abs(parts.terms).max()) or 1.0
         st.image(
             enlarge(diverging(parts.image, limit), 8),
-            caption="pixel x weight for this unit: red adds to z, blue takes away",
+            caption=_("pixel x weight for this unit: red adds to z, blue takes away"),
             width=224,
         )
     source = "pixel" if layer == 0 else f"h{layer}"
-    terms = " + ".join(f"\\underbrace{{{x:.2f} \\times {w:+.2f}}}_{{{source}_{{{i}}}}}" for i, x, w, _ in steps.largest)
-    st.latex(
-        f"z = {terms} + \\underbrace{{{steps.rest:+.2f}}}_{{\\text{{other {steps.rest_count}}}}} "
+    terms = " + ".join(
+        f"\\underbrace{{{x:.2f} \\times {w:+.2f}}}_{{{source}_{{{i}}}}}" for i, x, w, _term in steps.largest
+    )
+    other = _("other {count}").format(count=steps.rest_count)
+    formula = (  # LaTeX: only the "other" under the brace is words
+        f"z = {terms} + \\underbrace{{{steps.rest:+.2f}}}_{{\\text{{{other}}}}} "
         f"+ \\underbrace{{{steps.bias:+.2f}}}_{{b}} = {steps.z:.3f}"
     )
+    st.latex(formula)
     if parts.activation == "softmax":
         softmax_view(kept, unit)
     else:
-        st.latex(f"a = \\mathrm{{{parts.activation}}}({steps.z:.3f}) = {steps.output:.3f}")
+        formula = f"a = \\mathrm{{{parts.activation}}}({steps.z:.3f}) = {steps.output:.3f}"
+        st.latex(formula)
     st.caption(
-        f"The sum of all {len(parts.terms)} input x weight terms plus the bias gives z exactly "
-        f"({parts.terms.sum() + parts.bias:.4f}); the unit passes on f(z)."
+        _(
+            "The sum of all {count} input x weight terms plus the bias gives z exactly ({z}); the unit passes on f(z)."
+        ).format(count=len(parts.terms), z=f"{parts.terms.sum() + parts.bias:.4f}")
     )
 
 
 def softmax_view(kept: Trace, digit: int) -> None:
     terms = softmax_terms(kept.logits)
-    st.latex(
+    formula = (  # LaTeX, no words
         f"p_{{{digit}}} = \\frac{{e^{{z_{{{digit}}}}}}}{{\\sum_j e^{{z_j}}}} = "
         f"\\frac{{{terms.exps[digit]:.4g}}}{{{terms.total:.4g}}} = {terms.probabilities[digit]:.4f}"
     )
+    st.latex(formula)
     st.dataframe(
         pd.DataFrame(
-            {"digit": range(10), "z (logit)": terms.logits, "exp(z - max z)": terms.exps, "p": terms.probabilities}
+            {_("digit"): range(10), "z (logit)": terms.logits, "exp(z - max z)": terms.exps, "p": terms.probabilities}
         ),
         hide_index=True,
         height=240,
@@ -154,29 +176,43 @@ def attribution_view(network: DenseNetwork, kept: Trace) -> None:
     ranked = [int(d) for d in np.argsort(-kept.probabilities)]
     predicted = ranked[0]
     versus = st.selectbox(
-        f"Why {predicted} and not…",
+        _("Why {digit} and not…").format(digit=predicted),
         [None, *ranked[1:]],
-        format_func=lambda d: f"just why {predicted}" if d is None else f"{d} ({kept.probabilities[d]:.1%})",
+        format_func=lambda d: (
+            _("just why {digit}").format(digit=predicted) if d is None else f"{d} ({kept.probabilities[d]:.1%})"
+        ),
         key="inside_versus",
     )
     result = integrated_gradients(network, kept.inputs, predicted, versus)
     limit = float(np.abs(result.attribution).max()) or 1.0
     st.image(
         enlarge(diverging(result.attribution.reshape(28, 28), limit), 8),
-        caption=f"red: pixels that made it {predicted}"
-        + (f" rather than {versus}" if versus is not None else "")
-        + "; blue: pixels that pulled the other way",
+        caption=(
+            _("red: pixels that made it {digit} rather than {other}; blue: pixels that pulled the other way")
+            if versus is not None
+            else _("red: pixels that made it {digit}; blue: pixels that pulled the other way")
+        ).format(digit=predicted, other=versus),
         width=224,
     )
     what = f"z_{predicted}" + (f" - z_{versus}" if versus is not None else "")
     st.markdown(
-        f"**Check:** the map's pixels add up to **{result.attribution.sum():.3f}**; {what} went from "
-        f"{result.baseline_value:.3f} on a blank canvas to {result.value:.3f} on your drawing, a change of "
-        f"**{result.target_delta:.3f}** (off by {result.completeness_error:.2%}; under 1 % means the map "
-        "accounts for all of it)."
+        _(
+            "**Check:** the map's pixels add up to **{total}**; {score} went from {baseline} on a blank canvas to "
+            "{value} on your drawing, a change of **{change}** (off by {error}; under 1 % means the map accounts "
+            "for all of it)."
+        ).format(
+            total=f"{result.attribution.sum():.3f}",
+            score=what,
+            baseline=f"{result.baseline_value:.3f}",
+            value=f"{result.value:.3f}",
+            change=f"{result.target_delta:.3f}",
+            error=f"{result.completeness_error:.2%}",
+        )
     )
     st.caption(
-        "Integrated gradients: brighten the drawing from black to what you drew in small steps, and credit each "
-        "pixel with its gradient along the way times its ink. The credits must add up to the whole change of the "
-        "score, which is how you know the map accounts for all of it."
+        _(
+            "Integrated gradients: brighten the drawing from black to what you drew in small steps, and credit each "
+            "pixel with its gradient along the way times its ink. The credits must add up to the whole change of "
+            "the score, which is how you know the map accounts for all of it."
+        )
     )

@@ -14,36 +14,38 @@ from ui.charts import projection_scatter
 from ui.resources import network_for, raw_mnist
 from ui.visual import digit_table
 from utils.errors import LabError
+from utils.i18n import _
 from utils.preprocess import mnist_as_trained
 
 FAVOURITES = 9
 
 
-@st.cache_resource(max_entries=2, show_spinner="Preparing the 10,000 test digits…")
+@st.cache_resource(max_entries=2, show_spinner=False)  # the spinner is at the call, in the reader's language
 def test_inputs(preprocessing: str) -> np.ndarray:
     return mnist_as_trained(raw_mnist().x_test, preprocessing)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Running the test digits through the network…")
+@st.cache_resource(max_entries=4, show_spinner=False)
 def hidden_layer(path: str, modified: float, preprocessing: str, layer: int, _network: DenseNetwork) -> np.ndarray:
     """Layer ``layer``'s activations for every test digit (cached per model file and layer)."""
     return trace(_network, test_inputs(preprocessing)).a[layer]
 
 
 def learned_ui(store: ModelStore, models: list[ModelInfo]) -> None:
-    st.subheader("What each neuron learned")
+    st.subheader(_("What each neuron learned"))
     usable = [info for info in models if info.usable]
     names = [info.name for info in usable]
-    name = st.selectbox("Model", names, key="learned_model")
+    name = st.selectbox(_("Model"), names, key="learned_model")
     info = usable[names.index(name)]
     try:
         network = network_for(info)
-        inputs = test_inputs(info.metadata.preprocessing)
+        with st.spinner(_("Preparing the 10,000 test digits…")):
+            inputs = test_inputs(info.metadata.preprocessing)
     except LabError as error:
         st.error(str(error))
         return
     if not isinstance(network, DenseNetwork):
-        st.info("These views need a plain stack of Dense layers, which every network this app trains is.")
+        st.info(_("These views need a plain stack of Dense layers, which every network this app trains is."))
         return
     favourite_digits(info, network, inputs)
     separating_classes(store, info)
@@ -53,19 +55,32 @@ def favourite_digits(info: ModelInfo, network: DenseNetwork, inputs: np.ndarray)
     hidden = len(network.layers) - 1
     layer_col, unit_col = st.columns(2)
     layer = layer_col.selectbox(
-        "Hidden layer", range(hidden), format_func=lambda i: f"hidden {i + 1}", key="learned_layer"
+        _("Hidden layer"),
+        range(hidden),
+        format_func=lambda i: _("hidden {layer}").format(layer=i + 1),
+        key="learned_layer",
     )
-    values = hidden_layer(str(info.path), os.path.getmtime(info.path), info.metadata.preprocessing, layer, network)
+    with st.spinner(_("Running the test digits through the network…")):
+        values = hidden_layer(str(info.path), os.path.getmtime(info.path), info.metadata.preprocessing, layer, network)
     units = values.shape[1]
-    unit = unit_col.number_input(f"Unit (0-{units - 1})", 0, units - 1, 0, key=f"learned_unit_{layer}")
+    unit = unit_col.number_input(
+        _("Unit (0-{last})").format(last=units - 1), 0, units - 1, 0, key=f"learned_unit_{layer}"
+    )
     best = top_units(values[:, unit], FAVOURITES)
     raw = raw_mnist()
     st.image(
         digit_table((inputs[best].reshape(1, -1, 28, 28)), scale=3),
-        caption=f"The {FAVOURITES} test digits that excite unit {unit} most "
-        f"(outputs {values[best[0], unit]:.3g} down to {values[best[-1], unit]:.3g}; "
-        f"true digits {', '.join(str(int(raw.y_test[i])) for i in best)}). "
-        f"It is silent (0) on {np.mean(values[:, unit] <= 0):.0%} of test digits.",
+        caption=_(
+            "The {count} test digits that excite unit {unit} most (outputs {high} down to {low}; true digits "
+            "{digits}). It is silent (0) on {silent} of test digits."
+        ).format(
+            count=FAVOURITES,
+            unit=unit,
+            high=f"{values[best[0], unit]:.3g}",
+            low=f"{values[best[-1], unit]:.3g}",
+            digits=", ".join(str(int(raw.y_test[i])) for i in best),
+            silent=f"{np.mean(values[:, unit] <= 0):.0%}",
+        ),
         output_format="PNG",
     )
 
@@ -73,14 +88,16 @@ def favourite_digits(info: ModelInfo, network: DenseNetwork, inputs: np.ndarray)
 def separating_classes(store: ModelStore, info: ModelInfo) -> None:
     extras = store.extras(info)
     if "projection" not in extras:
-        st.caption("This model was trained before projections were recorded: train a new one to watch this.")
+        st.caption(_("This model was trained before projections were recorded: train a new one to watch this."))
         return
     projection, labels = extras["projection"], extras["projection_labels"]
     last = len(projection) - 1
-    epoch = st.slider("After epoch (0 = before training)", 0, last, last, key=f"learned_epoch_{info.name}")
+    epoch = st.slider(_("After epoch (0 = before training)"), 0, last, last, key=f"learned_epoch_{info.name}")
     st.altair_chart(projection_scatter(projection[epoch], labels), width="stretch")
     st.caption(
-        f"{len(labels):,} test digits as the last hidden layer sees them, flattened onto its two main directions "
-        "(PCA). Before training the colours overlap; as the network learns, each digit gathers in its own region. "
-        "Move the slider to watch it happen."
+        _(
+            "{count} test digits as the last hidden layer sees them, flattened onto its two main directions "
+            "(PCA). Before training the colours overlap; as the network learns, each digit gathers in its own "
+            "region. Move the slider to watch it happen."
+        ).format(count=f"{len(labels):,}")
     )

@@ -10,6 +10,7 @@ import streamlit as st
 
 from model.jobs import TrainingQueue, WarmWorkers
 from model.storage import ModelInfo, ModelStore, load_for_inference
+from utils.i18n import _
 from utils.mnist import RawMnist, load_raw
 from utils.settings import read_settings
 
@@ -21,13 +22,22 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 
-@st.cache_resource(show_spinner="Loading MNIST…")
-def raw_mnist() -> RawMnist:
-    """The four MNIST arrays (about 55 MB), read once per server; no TensorFlow involved."""
+# The spinners are shown by the callers below, in the reader's language (a decorator's text is fixed at import);
+# a spinner appears only after half a second, so never for a value already cached.
+
+
+@st.cache_resource(show_spinner=False)
+def _raw_mnist() -> RawMnist:
     return load_raw()
 
 
-@st.cache_resource(max_entries=8, show_spinner="Loading the model…")
+def raw_mnist() -> RawMnist:
+    """The four MNIST arrays (about 55 MB), read once per server; no TensorFlow involved."""
+    with st.spinner(_("Loading MNIST…")):
+        return _raw_mnist()
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _network(path: str, modified: float) -> DenseNetwork | keras.Model:
     return load_for_inference(path)
 
@@ -38,7 +48,8 @@ def network_for(info: ModelInfo) -> DenseNetwork | keras.Model:
     Plain Dense stacks (every model this app trains) come back as NumPy arrays: no TensorFlow
     import on the Draw page, and each answer is a few matrix products.
     """
-    return _network(str(info.path), os.path.getmtime(info.path))
+    with st.spinner(_("Loading the model…")):
+        return _network(str(info.path), os.path.getmtime(info.path))
 
 
 def model_store() -> ModelStore:

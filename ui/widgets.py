@@ -10,6 +10,7 @@ from model.config import SETTINGS, Setting, TrainingConfig
 from model.storage import ModelInfo, ModelStore
 from ui.resources import network_for
 from utils.errors import ConfigError, LabError
+from utils.i18n import N_, _
 from utils.preprocess import recipe_for
 
 if TYPE_CHECKING:
@@ -23,27 +24,28 @@ KEEP = {"persist_state": "session"}  # settings survive a visit to another page
 def setting_widget(setting: Setting, **options: Any) -> Any:
     """The Train page's control for one training setting: kind, range, default, label and help from the registry.
 
-    Its key is its URL parameter's name (see ``settings_from_url``).
+    Its key is its URL parameter's name (see ``settings_from_url``), so it keeps its value when the
+    label changes language.
     """
-    common = {"key": setting.param, "help": setting.help, **KEEP, **options}
-    default = setting.default
+    common = {"key": setting.param, "help": _(setting.help), **KEEP, **options}
+    default, label = setting.default, _(setting.label)
     if setting.kind is bool:
-        return st.toggle(setting.label, default, **common)
+        return st.toggle(label, default, **common)
     if setting.options is not None:
-        labels = {name: option.label for name, option in setting.options.items()}
+        labels = {name: _(option.label) for name, option in setting.options.items()}
         names = list(setting.options)
         if len(names) <= 3:
-            return st.radio(setting.label, names, names.index(default), format_func=labels.get, horizontal=True,
+            return st.radio(label, names, names.index(default), format_func=labels.get, horizontal=True,
                             **common)  # fmt: skip
-        return st.selectbox(setting.label, names, names.index(default), format_func=labels.get, **common)
+        return st.selectbox(label, names, names.index(default), format_func=labels.get, **common)
     if setting.choices is not None:
-        return st.select_slider(setting.label, list(setting.choices), default, **common)
+        return st.select_slider(label, list(setting.choices), default, **common)
     low, high = setting.limits
     if setting.kind is int and high - low > 1000:
-        return int(st.number_input(setting.label, int(low), int(high), default, **common))
+        return int(st.number_input(label, int(low), int(high), default, **common))
     if setting.kind is int:
-        return st.slider(setting.label, int(low), int(high), default, **common)
-    return st.slider(setting.label, float(low), float(high), float(default), setting.step, **common)
+        return st.slider(label, int(low), int(high), default, **common)
+    return st.slider(label, float(low), float(high), float(default), setting.step, **common)
 
 
 def settings_ui(advanced: tuple[str, ...] = ()) -> TrainingConfig:
@@ -59,25 +61,51 @@ def settings_ui(advanced: tuple[str, ...] = ()) -> TrainingConfig:
     chosen = {s.field: st.session_state.get(s.param, s.default) for s in SETTINGS if s.param in hidden}
     chosen |= {s.field: setting_widget(s) for s in shown if s.field not in advanced}
     if any(s.field in advanced for s in shown):
-        with st.expander("More settings", expanded=False):
+        with st.expander(_("More settings"), expanded=False):
             chosen |= {s.field: setting_widget(s) for s in shown if s.field in advanced}
     config = TrainingConfig(**chosen)
     settings_to_url(config, hidden)
     return config
 
 
+# What a link got wrong, one whole sentence per kind of mistake (Setting.problem's kinds for the checks).
+LINK_PROBLEMS = {
+    "unreadable": N_("The link's {param}={raw}: use {low} to {high}; the default ({default}) is kept."),
+    "unreadable_bool": N_("The link's {param}={raw}: use on or off; the default ({default}) is kept."),
+    "choices": N_("The link's {param}={raw}: use one of {choices}; the default ({default}) is kept."),
+    "bool": N_("The link's {field} must be True or False, got {value}; the default ({default}) is kept."),
+    "options": N_("The link's {field} must be one of {names}, got {value}; the default ({default}) is kept."),
+    "whole": N_("The link's {field} must be a whole number, got {value}; the default ({default}) is kept."),
+    "finite": N_("The link's {field} must be a finite number, got {value}; the default ({default}) is kept."),
+    "range": N_("The link's {field} must be between {low} and {high}, got {value}; the default ({default}) is kept."),
+}
+
+
+def _link_problem(setting: Setting, kind: str, **values: Any) -> ConfigError:
+    """The error for a refused URL value, said in the reader's language."""
+    values |= {"param": setting.param, "default": setting.default}
+    return ConfigError(_(LINK_PROBLEMS[kind]).format(**values))
+
+
 def parse_setting(setting: Setting, raw: str) -> Any:
-    """A URL value as the setting's value; ConfigError (naming the setting and its range) if it cannot be one."""
+    """A URL value as the setting's value; ConfigError (naming the setting, its range, the default kept) if not."""
     try:
         if setting.kind is bool:
             value: Any = {"true": True, "1": True, "on": True, "false": False, "0": False, "off": False}[raw.lower()]
         else:
             value = setting.kind(raw)
     except (KeyError, ValueError):
-        raise ConfigError(f"{setting.param}={raw!r}: use {setting.range_text}") from None
-    setting.check(value)
+        if setting.kind is bool:
+            raise _link_problem(setting, "unreadable_bool", raw=repr(raw)) from None
+        low, high = setting.bounds
+        raise _link_problem(setting, "unreadable", raw=repr(raw), low=low, high=high) from None
+    problem = setting.problem(value)
+    if problem is not None:
+        kind, values = problem
+        raise _link_problem(setting, kind, **values)
     if setting.choices is not None and value not in setting.choices:
-        raise ConfigError(f"{setting.param}={raw!r}: use one of {', '.join(f'{c:g}' for c in setting.choices)}")
+        choices = ", ".join(f"{c:g}" for c in setting.choices)
+        raise _link_problem(setting, "choices", raw=repr(raw), choices=choices)
     return value
 
 
@@ -94,7 +122,7 @@ def settings_from_url() -> list[str]:
         try:
             st.session_state[setting.param] = parse_setting(setting, raw)
         except ConfigError as error:
-            problems.append(f"The link's {error}; the default ({setting.default}) is kept.")
+            problems.append(str(error))
     return problems
 
 
@@ -125,17 +153,17 @@ def model_picker_ui(store: ModelStore) -> tuple[ModelInfo, DenseNetwork | keras.
     """A model chooser (defaulting to the active model) and its network; stops the page with a message if none."""
     usable = [info for info in store.list() if info.usable]
     if not usable:
-        st.error("There is no usable model to classify with: train one on the Train page.")
+        st.error(_("There is no usable model to classify with: train one on the Train page."))
         st.stop()
     names = [info.name for info in usable]
     active = store.active().name
-    chosen = st.selectbox("Model", names, index=names.index(active) if active in names else 0,
-                          help="Defaults to the active model.")  # fmt: skip
+    chosen = st.selectbox(_("Model"), names, index=names.index(active) if active in names else 0,
+                          help=_("Defaults to the active model."), key="picked_model")  # fmt: skip
     info = usable[names.index(chosen)]
     try:
         network = network_for(info)
         recipe_for(info.metadata.preprocessing)  # a version this app does not know is refused here
     except LabError as error:
-        st.error(f"This model cannot be used: {error}")
+        st.error(_("This model cannot be used: {error}").format(error=error))
         st.stop()
     return info, network

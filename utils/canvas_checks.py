@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from utils.i18n import _
 from utils.preprocess import to_luminance
 
 INK_LEVEL = 0.5
@@ -37,35 +38,45 @@ def canvas_problem(canvas: np.ndarray) -> CanvasProblem | None:
     height, width = ink.shape
     if ink.mean() > FILLED_FRACTION:
         return CanvasProblem(
-            "The canvas is mostly ink, so there is no digit shape left to read. "
-            "Press Clear drawing and draw one digit.",
+            _(
+                "The canvas is mostly ink, so there is no digit shape left to read. "
+                "Press Clear drawing and draw one digit."
+            ),
             blocks_prediction=True,
         )
     rows, cols = np.nonzero(ink)
     if max(np.ptp(rows), np.ptp(cols)) + 1 < DOT_FRACTION * min(height, width):
         return CanvasProblem(
-            "That is only a dot: too small to be read as a digit. Draw the whole digit, "
-            "about as tall as half the canvas.",
+            _(
+                "That is only a dot: too small to be read as a digit. Draw the whole digit, "
+                "about as tall as half the canvas."
+            ),
             blocks_prediction=True,
         )
     if _side_by_side_shapes(ink) >= 2:
         return CanvasProblem(
-            "This looks like more than one digit, side by side. The network reads one digit "
-            "at a time (MNIST has one per image): clear the canvas and draw one.",
+            _(
+                "This looks like more than one digit, side by side. The network reads one digit "
+                "at a time (MNIST has one per image): clear the canvas and draw one."
+            ),
             blocks_prediction=True,
         )
     border = np.concatenate([ink[:EDGE_PIXELS].ravel(), ink[-EDGE_PIXELS:].ravel(),
                              ink[:, :EDGE_PIXELS].ravel(), ink[:, -EDGE_PIXELS:].ravel()])  # fmt: skip
     if border.any():
         return CanvasProblem(
-            "The drawing runs into the edge of the canvas, so part of it may be cut off; "
-            "the answer below is for what is inside.",
+            _(
+                "The drawing runs into the edge of the canvas, so part of it may be cut off; "
+                "the answer below is for what is inside."
+            ),
             blocks_prediction=False,
         )
     if stroke_width(ink) > THICK_PEN * (np.ptp(rows) + 1):
         return CanvasProblem(
-            "The pen is thick for a digit this small, so its strokes run together into a blob once it is "
-            "shrunk to 28x28. Draw the digit larger, or choose a thinner stroke width.",
+            _(
+                "The pen is thick for a digit this small, so its strokes run together into a blob once it is "
+                "shrunk to 28x28. Draw the digit larger, or choose a thinner stroke width."
+            ),
             blocks_prediction=False,
         )
     return None

@@ -35,6 +35,7 @@ import numpy as np
 from PIL import Image
 
 from utils.errors import ImageError, LabError
+from utils.i18n import _
 from utils.image_io import FORMATS, MAX_FILE_BYTES, decode_image, read_image_file
 from utils.mnist import IMAGE_SIDE, N_CLASSES, N_PIXELS
 from utils.preprocess import PREPROCESSING_VERSION, preprocess_digit, to_luminance
@@ -77,13 +78,17 @@ class Drawing:
 
     def __post_init__(self) -> None:
         if isinstance(self.label, bool) or not isinstance(self.label, (int, np.integer)):
-            raise DrawingsError(f"a drawing's label must be a digit 0-9, not {self.label!r:.40}")
+            raise DrawingsError(
+                _("a drawing's label must be a digit 0-9, not {label}").format(label=f"{self.label!r:.40}")
+            )
         if not 0 <= int(self.label) < N_CLASSES:
-            raise DrawingsError(f"a drawing's label must be a digit 0-9, not {self.label}")
+            raise DrawingsError(_("a drawing's label must be a digit 0-9, not {label}").format(label=self.label))
         pixels = np.array(self.pixels, dtype=np.float32)  # a private copy, frozen below
         if pixels.size != N_PIXELS or not np.isfinite(pixels).all():
             raise DrawingsError(
-                f"a drawing's input must be {IMAGE_SIDE}x{IMAGE_SIDE} numbers, not shape {pixels.shape}"
+                _("a drawing's input must be {side}x{side} numbers, not shape {shape}").format(
+                    side=IMAGE_SIDE, shape=pixels.shape
+                )
             )
         pixels = pixels.reshape(IMAGE_SIDE, IMAGE_SIDE)
         pixels.flags.writeable = False
@@ -96,7 +101,7 @@ class Drawing:
             return self.pixels
         digit = preprocess_digit(decode_image(self.png, "drawing"), preprocessing)
         if digit is None:
-            raise DrawingsError("a drawing has no ink left after preprocessing")
+            raise DrawingsError(_("a drawing has no ink left after preprocessing"))
         return digit
 
 
@@ -106,7 +111,7 @@ def drawing_from_image(
     """A Drawing from a picture (a canvas array, a decoded upload); DrawingsError if nothing is drawn."""
     pixels = preprocess_digit(image, preprocessing)
     if pixels is None:
-        raise DrawingsError("nothing is drawn, so there is nothing to learn from")
+        raise DrawingsError(_("nothing is drawn, so there is nothing to learn from"))
     return Drawing(png_bytes(image), pixels, label, model, time or now_iso(), preprocessing)
 
 
@@ -148,7 +153,11 @@ def count_by_digit(drawings: Iterable[Drawing]) -> list[int]:
 def drawings_to_zip(drawings: Sequence[Drawing]) -> bytes:
     """``0/*.png`` ... ``9/*.png`` (the original pictures) plus ``drawings.json`` (label, model, time per file)."""
     if len(drawings) > MAX_DRAWINGS:
-        raise DrawingsError(f"{len(drawings):,} drawings are more than the {MAX_DRAWINGS:,} one file may hold")
+        raise DrawingsError(
+            _("{count} drawings are more than the {limit} one file may hold").format(
+                count=f"{len(drawings):,}", limit=f"{MAX_DRAWINGS:,}"
+            )
+        )
     entries = []
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -209,18 +218,23 @@ def drawings_from_zip(data: bytes, preprocessing: str) -> tuple[list[Drawing], l
 def _open_zip(data: bytes) -> zipfile.ZipFile:
     if len(data) > MAX_ZIP_BYTES:
         raise DrawingsError(
-            f"the zip is {len(data) / 2**20:.1f} MB, more than the {MAX_ZIP_BYTES // 2**20} MB limit; "
-            "teach with fewer drawings at a time"
+            _("the zip is {size} MB, more than the {limit} MB limit; teach with fewer drawings at a time").format(
+                size=f"{len(data) / 2**20:.1f}", limit=MAX_ZIP_BYTES // 2**20
+            )
         )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error) as error:
-        raise DrawingsError(f"not a readable zip file ({error}); export drawings from the Draw page") from error
+        raise DrawingsError(
+            _("not a readable zip file ({error}); export drawings from the Draw page").format(error=error)
+        ) from error
     if len(archive.infolist()) > MAX_MEMBERS:
         count = len(archive.infolist())
         archive.close()
         raise DrawingsError(
-            f"the zip holds {count:,} files, more than the {MAX_MEMBERS:,} allowed ({MAX_DRAWINGS:,} drawings)"
+            _("the zip holds {count} files, more than the {limit} allowed ({drawings} drawings)").format(
+                count=f"{count:,}", limit=f"{MAX_MEMBERS:,}", drawings=f"{MAX_DRAWINGS:,}"
+            )
         )
     return archive
 
@@ -235,11 +249,15 @@ def _member_paths(members: list[zipfile.ZipInfo], problems: list[str]) -> dict[s
     for info in members:
         parts = _safe_parts(info.filename)
         if parts is None:
-            problems.append(f"{info.filename!r:.120}: unsafe path (absolute, '..' or odd characters); skipped")
+            problems.append(
+                _("{path}: unsafe path (absolute, '..' or odd characters); skipped").format(
+                    path=f"{info.filename!r:.120}"
+                )
+            )
         elif not any(part in _JUNK or part.startswith(".") for part in parts):
             safe.append((parts, info))
-    tops = {parts[0] for parts, _ in safe}
-    if len(tops) == 1 and all(len(parts) > 1 for parts, _ in safe) and next(iter(tops)) not in _DIGITS:
+    tops = {parts[0] for parts, _info in safe}
+    if len(tops) == 1 and all(len(parts) > 1 for parts, _info in safe) and next(iter(tops)) not in _DIGITS:
         safe = [(parts[1:], info) for parts, info in safe]
     named: dict[str, zipfile.ZipInfo] = {}
     for parts, info in safe:
@@ -247,7 +265,7 @@ def _member_paths(members: list[zipfile.ZipInfo], problems: list[str]) -> dict[s
         if path == MANIFEST or (len(parts) == 2 and parts[0] in _DIGITS):
             named.setdefault(path, info)  # a repeated name: the first copy counts
         else:
-            problems.append(f"{info.filename[:120]}: not inside a digit folder 0/ to 9/; skipped")
+            problems.append(_("{path}: not inside a digit folder 0/ to 9/; skipped").format(path=info.filename[:120]))
     return named
 
 
@@ -271,7 +289,7 @@ def _zip_manifest(
     try:
         data = _read_member(archive, info, MAX_MANIFEST_BYTES)
     except DrawingsError as error:
-        problems.append(f"{MANIFEST}: {error}; the drawings are read without it")
+        problems.append(_("{file}: {error}; the drawings are read without it").format(file=MANIFEST, error=error))
         return {}
     return _parse_manifest(data, problems)
 
@@ -281,9 +299,13 @@ def _parse_manifest(data: bytes, problems: list[str]) -> dict[str, dict[str, str
         record = json.loads(data)
         entries = record["drawings"]
         if not isinstance(entries, list):
-            raise TypeError("'drawings' is not a list")
+            raise TypeError(_("'drawings' is not a list"))
     except (ValueError, TypeError, KeyError, RecursionError) as error:
-        problems.append(f"{MANIFEST}: unreadable ({error!s:.80}); the drawings are read without it")
+        problems.append(
+            _("{file}: unreadable ({error}); the drawings are read without it").format(
+                file=MANIFEST, error=f"{error!s:.80}"
+            )
+        )
         return {}
     known = {}
     for entry in entries[:MAX_MEMBERS]:
@@ -302,9 +324,11 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) ->
     except (
         zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError, EOFError, zlib.error, lzma.LZMAError
     ) as error:  # fmt: skip
-        raise DrawingsError(f"cannot be read from the zip ({error!s:.120})") from error  # encrypted, damaged...
+        raise DrawingsError(  # encrypted, damaged...
+            _("cannot be read from the zip ({error})").format(error=f"{error!s:.120}")
+        ) from error
     if len(data) > limit:
-        raise DrawingsError(f"larger than {limit / 2**20:.0f} MB when unpacked")
+        raise DrawingsError(_("larger than {size} MB when unpacked").format(size=f"{limit / 2**20:.0f}"))
     return data
 
 
@@ -327,16 +351,17 @@ def _zip_drawing(
         budget.pixels_left -= pixels
         if budget.bytes_left < 0 or budget.pixels_left < 0:
             budget.exhausted.append(
-                f"the zip's images add up to more than {MAX_TOTAL_BYTES // 2**20} MB or "
-                f"{MAX_TOTAL_PIXELS // 1_000_000} megapixels; the rest were skipped"
+                _(
+                    "the zip's images add up to more than {size} MB or {megapixels} megapixels; the rest were skipped"
+                ).format(size=MAX_TOTAL_BYTES // 2**20, megapixels=MAX_TOTAL_PIXELS // 1_000_000)
             )
             return None
         image = decode_image(data, path)
     except DrawingsError as error:
-        problems.append(f"{path}: {error}; skipped")
+        problems.append(_("{path}: {error}; skipped").format(path=path, error=error))
         return None
     except ImageError as error:  # its message starts with the path
-        problems.append(f"{error}; skipped")
+        problems.append(_("{error}; skipped").format(error=error))
         return None
     known = manifest.get(path, {})
     time = known.get("time") or _zip_time(info)
@@ -352,7 +377,7 @@ def _image_pixels(data: bytes) -> int:
     except Exception:  # anything Pillow cannot parse is left to decode_image to explain
         return 0
     if width * height > MAX_DRAWING_PIXELS:
-        raise DrawingsError(f"{width}x{height} pixels is too large for a drawing")
+        raise DrawingsError(_("{width}x{height} pixels is too large for a drawing").format(width=width, height=height))
     return width * height
 
 
@@ -380,10 +405,10 @@ def _make_drawing(
     try:
         pixels = preprocess_digit(image, preprocessing)
     except ImageError as error:
-        problems.append(f"{label_text}: {error}; skipped")
+        problems.append(_("{path}: {error}; skipped").format(path=label_text, error=error))
         return None
     if pixels is None:
-        problems.append(f"{label_text}: nothing drawn; skipped")
+        problems.append(_("{path}: nothing drawn; skipped").format(path=label_text))
         return None
     return Drawing(png, pixels, label, model, time, preprocessing)
 

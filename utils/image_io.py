@@ -27,6 +27,7 @@ import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from utils.errors import ImageError
+from utils.i18n import _
 
 MAX_UPLOAD_MB = 10  # .streamlit/config.toml server.maxUploadSize (tested to agree)
 MAX_FILE_BYTES = MAX_UPLOAD_MB * 2**20  # Streamlit's MB is 2**20 bytes; a file may be exactly this long
@@ -54,7 +55,7 @@ def decode_image(data: bytes, label: str = "image", *, long_side: int | None = D
     ``long_side=None`` decodes at full size (for comparisons).
     """
     if not data:
-        raise ImageError(f"{label}: the file is empty")
+        raise ImageError(_("{label}: the file is empty").format(label=label))
     if len(data) > MAX_FILE_BYTES:
         raise _too_large(label)
     try:
@@ -65,13 +66,13 @@ def decode_image(data: bytes, label: str = "image", *, long_side: int | None = D
     except ImageError:
         raise
     except Image.DecompressionBombError as error:
-        raise ImageError(f"{label}: the image is too large ({error})") from error
+        raise ImageError(_("{label}: the image is too large ({error})").format(label=label, error=error)) from error
     except UnidentifiedImageError as error:
         raise ImageError(
-            f"{label}: not a readable image (not a PNG, JPEG, GIF, BMP, TIFF, WebP or PPM file)"
+            _("{label}: not a readable image (not a PNG, JPEG, GIF, BMP, TIFF, WebP or PPM file)").format(label=label)
         ) from error
     except (OSError, ValueError, SyntaxError, EOFError) as error:  # truncated or corrupt data
-        raise ImageError(f"{label}: the image data is damaged ({error})") from error
+        raise ImageError(_("{label}: the image data is damaged ({error})").format(label=label, error=error)) from error
 
 
 def read_image_file(path: str | os.PathLike[str], *, long_side: int | None = DECODE_LONG_SIDE) -> np.ndarray:
@@ -116,7 +117,11 @@ def _require_regular(status: os.stat_result, label: str) -> None:
 
 
 def _too_large(label: str) -> ImageError:
-    return ImageError(f"{label}: the file is larger than the {MAX_UPLOAD_MB} MB limit ({MAX_FILE_BYTES:,} bytes)")
+    return ImageError(
+        _("{label}: the file is larger than the {size} MB limit ({bytes} bytes)").format(
+            label=label, size=MAX_UPLOAD_MB, bytes=f"{MAX_FILE_BYTES:,}"
+        )
+    )
 
 
 def _check_pixel_count(image: Image.Image, label: str) -> None:
@@ -125,10 +130,11 @@ def _check_pixel_count(image: Image.Image, label: str) -> None:
     webp = image.format == "WEBP"
     limit = MAX_WEBP_PIXELS if webp else MAX_IMAGE_PIXELS
     if width * height > limit:
-        raise ImageError(
-            f"{label}: {width}x{height} pixels is too large "
-            f"(limit {limit // 1_000_000} megapixels{' for WebP' if webp else ''})"
-        )
+        if webp:
+            message = _("{label}: {width}x{height} pixels is too large (limit {megapixels} megapixels for WebP)")
+        else:
+            message = _("{label}: {width}x{height} pixels is too large (limit {megapixels} megapixels)")
+        raise ImageError(message.format(label=label, width=width, height=height, megapixels=limit // 1_000_000))
 
 
 def _decode_frame(image: Image.Image, label: str, long_side: int | None) -> np.ndarray:
@@ -205,7 +211,9 @@ def _high_depth_array(image: Image.Image, factor: int, label: str) -> np.ndarray
         band = np.asarray(image.crop((0, top, width, bottom)))
         band = band.astype(band.dtype.newbyteorder("="), copy=False)
         if band.dtype.kind == "f" and not np.isfinite(band).all():
-            raise ImageError(f"{label}: the image has pixels that are not numbers (NaN or infinity)")
+            raise ImageError(
+                _("{label}: the image has pixels that are not numbers (NaN or infinity)").format(label=label)
+            )
         bands.append(_box_mean(band, factor))
     return np.concatenate(bands)
 

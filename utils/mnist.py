@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from utils.errors import MnistError
+from utils.i18n import _
 from utils.settings import MNIST_PATH_ENV, read_settings
 
 README_OFFLINE = "README.md, section 'MNIST without a network connection'"
@@ -31,7 +32,7 @@ class MnistFileError(MnistError):
     """A local MNIST file is missing or not in Keras' layout."""
 
     def __init__(self, path: str | os.PathLike, problem: str) -> None:
-        super().__init__(f"MNIST file {os.fspath(path)!r}: {problem}")
+        super().__init__(_("MNIST file {path}: {problem}").format(path=repr(os.fspath(path)), problem=problem))
         self.path = os.fspath(path)
         self.problem = problem
 
@@ -73,35 +74,56 @@ def load_raw(path: str | os.PathLike | None = None) -> RawMnist:
 
 def _read_npz(path: Path) -> RawMnist:
     if not path.is_file():
-        raise MnistFileError(path, "no such file (set MNIST_PATH to a Keras-layout mnist.npz)")
+        raise MnistFileError(
+            path, _("no such file (set {variable} to a Keras-layout mnist.npz)").format(variable=MNIST_PATH_ENV)
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = sorted(set(_EXPECTED) - set(archive.files))
             if missing:
-                raise MnistFileError(path, f"missing arrays {missing}; expected keys {sorted(_EXPECTED)}")
+                raise MnistFileError(
+                    path,
+                    _("missing arrays {missing}; expected keys {expected}").format(
+                        missing=missing, expected=sorted(_EXPECTED)
+                    ),
+                )
             arrays = {key: archive[key] for key in _EXPECTED}
     except MnistFileError:
         raise
     except Exception as error:  # zip, pickle or format errors all mean "not an npz we can read"
-        raise MnistFileError(path, f"not a readable .npz archive ({error})") from error
+        raise MnistFileError(path, _("not a readable .npz archive ({reason})").format(reason=error)) from error
     for key, (kind, ndim) in _EXPECTED.items():
         _check_array(path, key, arrays[key], kind, ndim)
     for split in ("train", "test"):
         n_images, n_labels = len(arrays[f"x_{split}"]), len(arrays[f"y_{split}"])
         if n_images != n_labels:
-            raise MnistFileError(path, f"x_{split} has {n_images} images but y_{split} has {n_labels} labels")
+            raise MnistFileError(
+                path,
+                _("{images_key} has {images} images but {labels_key} has {labels} labels").format(
+                    images_key=f"x_{split}", images=n_images, labels_key=f"y_{split}", labels=n_labels
+                ),
+            )
     return RawMnist(**arrays)
 
 
 def _check_array(path: Path, key: str, array: np.ndarray, kind: str, ndim: int) -> None:
     if array.dtype != np.uint8:
-        raise MnistFileError(path, f"{key} has dtype {array.dtype}, expected uint8")
+        raise MnistFileError(path, _("{key} has dtype {dtype}, expected uint8").format(key=key, dtype=array.dtype))
     if array.ndim != ndim or len(array) == 0:
-        raise MnistFileError(path, f"{key} has shape {array.shape}, expected {ndim} dimension(s) and N > 0")
+        raise MnistFileError(
+            path,
+            _("{key} has shape {shape}, expected {count} dimension(s) and N > 0").format(
+                key=key, shape=array.shape, count=ndim
+            ),
+        )
     if kind == "images" and array.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
-        raise MnistFileError(path, f"{key} has shape {array.shape}, expected (N, 28, 28)")
+        raise MnistFileError(
+            path, _("{key} has shape {shape}, expected (N, 28, 28)").format(key=key, shape=array.shape)
+        )
     if kind == "labels" and array.max() >= N_CLASSES:
-        raise MnistFileError(path, f"{key} has label {int(array.max())}, expected labels 0-9")
+        raise MnistFileError(
+            path, _("{key} has label {label}, expected labels 0-9").format(key=key, label=int(array.max()))
+        )
 
 
 def _download() -> RawMnist:
@@ -112,9 +134,11 @@ def _download() -> RawMnist:
     except Exception as error:  # URL, SSL, HTTP and disk errors all mean "no MNIST"
         first_line = next(iter(str(error).splitlines()), "")
         raise MnistError(
-            f"MNIST could not be downloaded ({type(error).__name__}: {first_line}). "
-            f"Check the internet connection, or set {MNIST_PATH_ENV} to a local mnist.npz "
-            f"(see {README_OFFLINE})."
+            _(
+                "MNIST could not be downloaded ({reason}). "
+                "Check the internet connection, or set {variable} to a local mnist.npz "
+                "(see {readme})."
+            ).format(reason=f"{type(error).__name__}: {first_line}", variable=MNIST_PATH_ENV, readme=README_OFFLINE)
         ) from error
     return RawMnist(x_train, y_train, x_test, y_test)
 

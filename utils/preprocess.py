@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from utils.errors import ImageError, ModelStorageError
+from utils.i18n import _
 from utils.mnist import IMAGE_SIDE, N_PIXELS
 
 MNIST_SIDE = IMAGE_SIDE
@@ -42,17 +43,17 @@ class Recipe:
     clamp_width: bool = False
 
     def steps(self) -> list[str]:
-        """The steps in order, in words for the Draw page."""
+        """The steps in order, in words for the Draw page (in the reader's language)."""
         optional = [
-            (self.drop_specks, "stray dots dropped"),
-            (self.deskew, "slant straightened"),
-            (self.clamp_width, "stroke width brought into MNIST's range"),
+            (self.drop_specks, _("stray dots dropped")),
+            (self.deskew, _("slant straightened")),
+            (self.clamp_width, _("stroke width brought into MNIST's range")),
         ]
         return [
-            "cropped to the ink",
+            _("cropped to the ink"),
             *(words for wanted, words in optional if wanted),
-            "scaled to fit 20x20",
-            "centred by mass in 28x28",
+            _("scaled to fit 20x20"),
+            _("centred by mass in 28x28"),
         ]
 
 
@@ -69,7 +70,11 @@ def recipe_for(version: str) -> Recipe:
         return RECIPES[version]
     except KeyError:
         known = ", ".join(RECIPES)
-        raise ModelStorageError(f"unknown preprocessing {version!r}; this version of the app knows {known}") from None
+        raise ModelStorageError(
+            _("unknown preprocessing {version}; this version of the app knows {known}").format(
+                version=repr(version), known=known
+            )
+        ) from None
 
 
 def preprocess_digit(image: np.ndarray, version: str = PREPROCESSING_VERSION) -> np.ndarray | None:
@@ -117,13 +122,15 @@ def to_luminance(image: np.ndarray) -> np.ndarray:
     try:
         array = np.asarray(image)
     except (ValueError, TypeError) as error:  # ragged nested lists and the like
-        raise ImageError(f"not an image array ({error})") from error
+        raise ImageError(_("not an image array ({reason})").format(reason=error)) from error
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
-        raise ImageError(f"expected an (H, W), (H, W, 3) or (H, W, 4) array, got shape {array.shape}")
+        raise ImageError(
+            _("expected an (H, W), (H, W, 3) or (H, W, 4) array, got shape {shape}").format(shape=array.shape)
+        )
     if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ImageError(f"the image is empty (shape {array.shape})")
+        raise ImageError(_("the image is empty (shape {shape})").format(shape=array.shape))
     scaled = _to_unit_range(array)
     if scaled.ndim == 2:
         return scaled
@@ -143,10 +150,10 @@ def _to_unit_range(array: np.ndarray) -> np.ndarray:
             return (array.astype(np.float32) / np.float32(info.max)).astype(np.float32)
         array = array.astype(np.float64)
     elif not np.issubdtype(array.dtype, np.floating):
-        raise ImageError(f"pixel values must be numbers, got dtype {array.dtype}")
+        raise ImageError(_("pixel values must be numbers, got dtype {dtype}").format(dtype=array.dtype))
     array = array.astype(np.float64)
     if not np.isfinite(array).all():
-        raise ImageError("the image contains NaN or infinite values")
+        raise ImageError(_("the image contains NaN or infinite values"))
     low, high = float(array.min()), float(array.max())
     if low >= 0.0 and high <= 1.0:
         return array.astype(np.float32)

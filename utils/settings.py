@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from utils.errors import SettingsError
+from utils.i18n import _
 
 MNIST_PATH_ENV = "MNIST_PATH"
 MODELS_DIR_ENV = "MNIST_MODELS_DIR"
@@ -50,7 +51,11 @@ def whole_number(name: str, raw: str, low: int, high: int) -> int:
     except ValueError:
         value = None
     if value is None or not low <= value <= high:
-        raise SettingsError(f"{name}={raw!r} is not allowed: use a whole number from {low:,} to {high:,}")
+        raise SettingsError(
+            _("{name}={value} is not allowed: use a whole number from {low} to {high}").format(
+                name=name, value=repr(raw), low=f"{low:,}", high=f"{high:,}"
+            )
+        )
     return value
 
 
@@ -66,7 +71,11 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     strategy = (text(STRATEGY_ENV) or "auto").lower()
     if strategy not in STRATEGIES:
-        raise SettingsError(f"{STRATEGY_ENV}={text(STRATEGY_ENV)!r} is not allowed: use one of {', '.join(STRATEGIES)}")
+        raise SettingsError(
+            _("{name}={value} is not allowed: use one of {choices}").format(
+                name=STRATEGY_ENV, value=repr(text(STRATEGY_ENV)), choices=", ".join(STRATEGIES)
+            )
+        )
     return Settings(
         mnist_path=Path(text(MNIST_PATH_ENV)).expanduser() if text(MNIST_PATH_ENV) else None,
         models_dir=Path(text(MODELS_DIR_ENV)).expanduser() if text(MODELS_DIR_ENV) else DEFAULT_MODELS_DIR,

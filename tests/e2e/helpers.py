@@ -62,3 +62,14 @@ def no_exception(page: Page) -> None:
 def metric_value(page: Page, label: str) -> str:
     metric = page.locator("[data-testid=stMetric]").filter(has_text=label).first
     return metric.locator("[data-testid=stMetricValue]").inner_text().strip()
+
+
+PREDICTION = ".st-key-prediction [data-testid=stMetric]"  # the Draw page's answer, in any language
+
+
+def prediction_value(page: Page) -> str:
+    """The digit the Draw page shows, once it has answered (found by its key, not its label)."""
+    metric = page.locator(PREDICTION)
+    _expect(metric).to_have_count(1, timeout=APP_TIMEOUT)
+    wait_idle(page)
+    return metric.locator("[data-testid=stMetricValue]").inner_text().strip()

@@ -50,7 +50,7 @@ def test_inside_views_answer_for_the_drawing(page, server):
     page.get_by_text("Why this digit", exact=True).click()
     expect(page.get_by_text("Check:")).to_be_visible(timeout=APP_TIMEOUT)
     check = page.locator("p").filter(has_text="Check:").first.inner_text()
-    assert float(check.rsplit("off by ", 1)[1].split("%")[0]) < 1.0
+    assert float(re.search(r"off by ([\d.]+)%", check).group(1)) < 1.0
     page.get_by_text("One neuron", exact=True).click()
     expect(page.locator(".katex").first).to_be_visible(timeout=APP_TIMEOUT)
     no_exception(page)

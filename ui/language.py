@@ -1,0 +1,77 @@
+"""The reader's language for this browser session.
+
+First visit: the link's ``?lang=`` if it names a language we have, else the browser's locale
+(``st.context.locale``), else English. Then the sidebar switch, which writes ``?lang=`` so the
+address bar stays a link that opens in that language. A new ``?lang=`` (a teacher's link
+opened in the same tab) wins over an earlier choice.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from utils.i18n import LANGUAGES, SOURCE_LANGUAGE, _, language_for_locale, use_language_source
+
+LANG_KEY = "lang"  # session-state key of the switch, and the URL parameter
+_APPLIED_KEY = "_lang_from_url"  # the last ?lang= value taken from the address
+
+
+def _session_language() -> str:
+    """What ``_()`` asks: this session's language; English where no browser session runs (a worker thread)."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return SOURCE_LANGUAGE
+    return st.session_state.get(LANG_KEY, SOURCE_LANGUAGE)
+
+
+def _language_to_url() -> None:
+    st.query_params[LANG_KEY] = st.session_state[LANG_KEY]
+    st.session_state[_APPLIED_KEY] = st.session_state[LANG_KEY]
+
+
+def _css_text(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _translate_streamlit_words() -> None:
+    """Streamlit writes the file uploader's button and size limit in English only; swap them in CSS.
+
+    The English words are hidden (and so left out of the page's text) and the translation drawn
+    in their place; the uploader's own label, ours, says which files it takes.
+    """
+    button = _css_text(_("Upload"))
+    limit = _css_text(_("up to {size} MB per file").format(size=st.get_option("server.maxUploadSize")))
+    st.html(
+        "<style>"
+        "[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p,"
+        "[data-testid=stFileUploaderDropzoneInstructions] span {font-size: 0; visibility: hidden}"
+        "[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p::after"
+        f"{{content: {button}; font-size: 0.875rem; visibility: visible}}"
+        f"[data-testid=stFileUploaderDropzoneInstructions] span::after {{content: {limit}; font-size: 0.875rem;"
+        " visibility: visible}"
+        "</style>"
+    )
+
+
+def language_ui() -> str:
+    """The sidebar's language switch; call before anything on the page is written. Returns the language."""
+    use_language_source(_session_language)
+    from_url = st.query_params.get(LANG_KEY)
+    if from_url in LANGUAGES and from_url != st.session_state.get(_APPLIED_KEY):
+        st.session_state[LANG_KEY] = st.session_state[_APPLIED_KEY] = from_url
+    elif LANG_KEY not in st.session_state:
+        st.session_state[LANG_KEY] = language_for_locale(st.context.locale) or SOURCE_LANGUAGE
+    languages = list(LANGUAGES)
+    st.sidebar.radio(
+        _("Language"),
+        languages,
+        index=languages.index(st.session_state[LANG_KEY]),  # the default agrees with the state set above
+        format_func=LANGUAGES.__getitem__,
+        key=LANG_KEY,
+        horizontal=True,
+        label_visibility="collapsed",
+        on_change=_language_to_url,
+    )
+    if st.session_state[LANG_KEY] != SOURCE_LANGUAGE:
+        _translate_streamlit_words()
+    return st.session_state[LANG_KEY]
