@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from model.config import TrainingConfig
-from utils.i18n import _, ngettext
+from utils.i18n import _, ngettext, number
 
 
 def network_dot(config: TrainingConfig) -> str:
@@ -43,7 +43,7 @@ def network_dot(config: TrainingConfig) -> str:
 
 def _weights(fan_in: int, fan_out: int) -> str:
     count = (fan_in + 1) * fan_out
-    return ngettext("{count} weight", "{count} weights", count).format(count=f"{count:,}")
+    return ngettext("{count} weight", "{count} weights", count).format(count=number(count))
 
 
 def _dot_text(text: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from model.config import TrainingConfig
 from model.metadata import ModelMetadata
-from utils.i18n import _
+from utils.i18n import _, number
 
 REFERENCE_RATE = 2.33 / (54_000 * 669_706)  # seconds per image per parameter: 2.33 s an epoch here
 START_SECONDS = 6.0  # starting the worker, loading data, compiling the first step
@@ -42,4 +42,4 @@ def duration_text(seconds: float) -> str:
         return _("about {seconds} s").format(seconds=max(5, round(seconds / 5) * 5))
     if seconds < 90 * 60:
         return _("about {minutes} min").format(minutes=round(seconds / 60))
-    return _("about {hours} h").format(hours=f"{seconds / 3600:.1f}")
+    return _("about {hours} h").format(hours=number(seconds / 3600, 1))

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from model.config import TrainingConfig
 from utils.errors import LabError, ModelStorageError
 from utils.files import FileTooLarge, read_capped
-from utils.i18n import _
+from utils.i18n import _, percent
 from utils.preprocess import LEGACY_PREPROCESSING
 
 MAX_METADATA_BYTES = 1_000_000  # a 100-epoch model's record is about 12 KB
@@ -64,7 +64,7 @@ class ModelMetadata:
     @property
     def accuracy_label(self) -> str:
         """Test accuracy for people: '98.16%', or 'not scored'."""
-        return f"{self.test_accuracy:.2%}" if self.test_accuracy is not None else _("not scored")
+        return percent(self.test_accuracy, 2) if self.test_accuracy is not None else _("not scored")
 
     def with_(self, **changes: Any) -> ModelMetadata:
         return replace(self, **changes)

@@ -15,7 +15,7 @@ from ui.widgets import model_picker_ui
 from utils.canvas_checks import canvas_problem
 from utils.canvas_render import render_strokes
 from utils.errors import LabError
-from utils.i18n import _
+from utils.i18n import _, percent
 from utils.image_io import MAX_IMAGE_PIXELS, decode_image
 from utils.preprocess import preprocess_digit, recipe_for
 
@@ -51,7 +51,7 @@ def show_prediction(image: np.ndarray | None, empty_prompt: str, key: str) -> np
         st.metric(
             _("Prediction"),
             best,
-            delta=_("{probability} confident").format(probability=f"{probabilities[best]:.1%}"),
+            delta=_("{probability} confident").format(probability=percent(probabilities[best])),
             delta_arrow="off",
             delta_color="off",
             border=True,
@@ -62,7 +62,7 @@ def show_prediction(image: np.ndarray | None, empty_prompt: str, key: str) -> np
                 "The network is not sure: its best guess gets only {probability}. It must always pick one "
                 "of the ten digits, even for a letter or a scribble, so a low score means it does not recognise the "
                 "drawing."
-            ).format(probability=f"{probabilities[best]:.0%}"),
+            ).format(probability=percent(probabilities[best], 0)),
             icon=":material/help:",
         )
     feedback_ui(image, best, info, key)

@@ -13,7 +13,7 @@ from ui.shell import ensure_app_navigation, session_connected
 from ui.visual import thumbnail
 from utils.drawings import MAX_ZIP_BYTES, count_by_digit, drawings_from_zip, drawings_to_zip
 from utils.errors import LabError
-from utils.i18n import _, ngettext, say
+from utils.i18n import _, ngettext, number, say
 from utils.preprocess import PREPROCESSING_VERSION as PREPROCESSING
 from utils.settings import read_settings
 
@@ -222,7 +222,7 @@ if job is not None and not job.state.active:
         st.error(say(job.error_message) or job.error or _("Teaching failed."))
     elif job.outcome is not None:
         outcome = job.outcome
-        mnist_label = _("MNIST test ({count} digits)").format(count=f"{outcome.mnist_tested:,}")
+        mnist_label = _("MNIST test ({count} digits)").format(count=number(outcome.mnist_tested))
         scores = {mnist_label: (outcome.mnist_before, outcome.mnist_after)}
         if outcome.yours_before is not None:
             yours_label = _("Your held-out drawings ({count})").format(count=outcome.held_out)

@@ -10,7 +10,7 @@ from ui.shell import ensure_app_navigation
 from ui.visual import thumbnail
 from utils.dataset_stats import class_counts, indices_of, ink_window, mean_images
 from utils.errors import MnistError
-from utils.i18n import N_, _
+from utils.i18n import N_, _, number
 
 ensure_app_navigation()
 
@@ -44,7 +44,7 @@ positions = indices_of(raw, digit)
 pages = (len(positions) + GALLERY_SIZE - 1) // GALLERY_SIZE
 page = st.slider(
     _("Page of the {count} training samples of {digit} ({size} a page)").format(
-        count=f"{len(positions):,}", digit=digit, size=GALLERY_SIZE
+        count=number(len(positions)), digit=digit, size=GALLERY_SIZE
     ),
     1, pages, 1,
     key="explore_page",

@@ -6,7 +6,7 @@ from model.diagram import network_dot
 from model.storage import ModelStorageError
 from ui.resources import model_store
 from ui.shell import ensure_app_navigation
-from utils.i18n import _
+from utils.i18n import _, number
 
 ensure_app_navigation()
 
@@ -36,7 +36,7 @@ else:
             ).format(
                 name=info.name,
                 architecture=config.architecture,
-                parameters=f"{config.parameter_count:,}",
+                parameters=number(config.parameter_count),
                 activation=config.activation,
                 accuracy=info.metadata.accuracy_label,
             )

@@ -20,7 +20,7 @@ from ui.shell import ensure_app_navigation, session_connected
 from ui.visual import digit_table, thumbnail
 from ui.widgets import settings_link, settings_ui
 from utils.errors import LabError, MnistError
-from utils.i18n import _, say
+from utils.i18n import _, number, percent, say
 from utils.preprocess import mnist_as_trained
 from utils.settings import TRAIN_IMAGES, read_settings
 
@@ -69,7 +69,7 @@ def live_view() -> None:
     st.subheader(_("Live training curves"))
     st.caption(
         _("{name} · {architecture} · {parameters} parameters").format(
-            name=job.name, architecture=job.config.architecture, parameters=f"{job.config.parameter_count:,}"
+            name=job.name, architecture=job.config.architecture, parameters=number(job.config.parameter_count)
         )
     )
     st.progress(snapshot.fraction, text=progress_text(job))
@@ -129,7 +129,7 @@ def gradient_flow_view(snapshot: ProgressSnapshot, config: TrainingConfig) -> No
                 "Backpropagation multiplies the gradient by each layer's weights and activation slope on its way "
                 "back to the input; a sigmoid's slope is at most 0.25, so in deep sigmoid networks the first "
                 "layers barely learn (vanishing gradients). ReLU's slope is 1 where it is active."
-            ).format(ratio=f"{ratio:,.1f}")
+            ).format(ratio=number(ratio, 1))
         )
     curve = snapshot.gradient_curve()
     st.altair_chart(gradient_norm_lines(curve), width="stretch")
@@ -252,7 +252,7 @@ with settings:
 
 with stage:
     network = _("Network: {architecture} — {parameters} parameters").format(
-        architecture=config.architecture, parameters=f"{config.parameter_count:,}"
+        architecture=config.architecture, parameters=number(config.parameter_count)
     )
     with st.expander(network, expanded=not busy):
         st.graphviz_chart(network_dot(config), width="content")
@@ -283,8 +283,8 @@ if job is not None and not job.state.active:
         )
         (st.warning if job.state is JobState.STOPPED else st.success)(said)
         a, b, c = st.columns(3)
-        a.metric(_("Test accuracy"), f"{outcome.test_accuracy:.2%}", border=True)
-        b.metric(_("Training time"), f"{outcome.seconds:.1f} s", border=True)
+        a.metric(_("Test accuracy"), percent(outcome.test_accuracy, 2), border=True)
+        b.metric(_("Training time"), f"{number(outcome.seconds, 1)} s", border=True)
         c.metric(_("Epochs completed"), outcome.epochs_completed, border=True)
         matrix_col, gallery_col = st.columns(2)
         with matrix_col:
@@ -302,7 +302,9 @@ if job is not None and not job.state.active:
                 st.image(
                     [thumbnail(m.image) for m in outcome.mistakes],
                     caption=[
-                        mistake.format(true=m.true_digit, predicted=m.predicted_digit, confidence=f"{m.confidence:.0%}")
+                        mistake.format(
+                            true=m.true_digit, predicted=m.predicted_digit, confidence=percent(m.confidence, 0)
+                        )
                         for m in outcome.mistakes
                     ],
                     width=84,

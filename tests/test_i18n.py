@@ -114,3 +114,12 @@ def test_every_page_speaks_portuguese_down_to_help_texts(page, tmp_path, monkeyp
     text = "\n".join(_shown_text(app.main) + _shown_text(app.sidebar))
     leaks = english_in(text)
     assert not leaks, "English on a Portuguese page:\n" + "\n".join(leaks)
+
+
+def test_numbers_are_written_the_readers_way():
+    assert (i18n.number(401920), i18n.percent(0.9927, 2), i18n.number(2.25, 1)) == ("401,920", "99.27%", "2.2")
+    try:
+        i18n.use_language_source(lambda: "pt")
+        assert (i18n.number(401920), i18n.percent(0.9927, 2), i18n.number(2.5, 1)) == ("401.920", "99,27%", "2,5")
+    finally:
+        i18n.use_language_source(None)

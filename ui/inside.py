@@ -23,7 +23,7 @@ from model.explain import (
     trace,
 )
 from ui.visual import diverging, enlarge, unit_strip
-from utils.i18n import N_, _
+from utils.i18n import N_, _, number, percent
 
 VIEWS = (N_("Activations"), N_("First-layer weights"), N_("One neuron"), N_("Why this digit"))  # English: the values
 WEIGHT_UNITS_SHOWN = 32
@@ -99,7 +99,7 @@ def weights_view(network: DenseNetwork, kept: Trace) -> None:
     order = sort_units(network, kept.a[0] if order_by == "activation" else None, by=order_by)[:WEIGHT_UNITS_SHOWN]
     st.image(
         [enlarge(diverging(pictures.images[unit], pictures.limit), 3) for unit in order],
-        caption=[_("unit {unit}: {value}").format(unit=unit, value=f"{kept.a[0][unit]:.2f}") for unit in order],
+        caption=[_("unit {unit}: {value}").format(unit=unit, value=number(kept.a[0][unit], 2)) for unit in order],
         width=84,
         output_format="PNG",
     )
@@ -152,7 +152,7 @@ def neuron_view(network: DenseNetwork, kept: Trace) -> None:
     st.caption(
         _(
             "The sum of all {count} input x weight terms plus the bias gives z exactly ({z}); the unit passes on f(z)."
-        ).format(count=len(parts.terms), z=f"{parts.terms.sum() + parts.bias:.4f}")
+        ).format(count=len(parts.terms), z=number(parts.terms.sum() + parts.bias, 4))
     )
 
 
@@ -179,7 +179,7 @@ def attribution_view(network: DenseNetwork, kept: Trace) -> None:
         _("Why {digit} and not…").format(digit=predicted),
         [None, *ranked[1:]],
         format_func=lambda d: (
-            _("just why {digit}").format(digit=predicted) if d is None else f"{d} ({kept.probabilities[d]:.1%})"
+            _("just why {digit}").format(digit=predicted) if d is None else f"{d} ({percent(kept.probabilities[d])})"
         ),
         key="inside_versus",
     )
@@ -201,12 +201,12 @@ def attribution_view(network: DenseNetwork, kept: Trace) -> None:
             "{value} on your drawing, a change of **{change}** (off by {error}; under 1 % means the map accounts "
             "for all of it)."
         ).format(
-            total=f"{result.attribution.sum():.3f}",
+            total=number(result.attribution.sum(), 3),
             score=what,
-            baseline=f"{result.baseline_value:.3f}",
-            value=f"{result.value:.3f}",
-            change=f"{result.target_delta:.3f}",
-            error=f"{result.completeness_error:.2%}",
+            baseline=number(result.baseline_value, 3),
+            value=number(result.value, 3),
+            change=number(result.target_delta, 3),
+            error=percent(result.completeness_error, 2),
         )
     )
     st.caption(

@@ -14,7 +14,7 @@ from ui.charts import projection_scatter
 from ui.resources import network_for, raw_mnist
 from ui.visual import digit_table
 from utils.errors import LabError
-from utils.i18n import _
+from utils.i18n import _, number, percent
 from utils.preprocess import mnist_as_trained
 
 FAVOURITES = 9
@@ -79,7 +79,7 @@ def favourite_digits(info: ModelInfo, network: DenseNetwork, inputs: np.ndarray)
             high=f"{values[best[0], unit]:.3g}",
             low=f"{values[best[-1], unit]:.3g}",
             digits=", ".join(str(int(raw.y_test[i])) for i in best),
-            silent=f"{np.mean(values[:, unit] <= 0):.0%}",
+            silent=percent(np.mean(values[:, unit] <= 0), 0),
         ),
         output_format="PNG",
     )
@@ -99,5 +99,5 @@ def separating_classes(store: ModelStore, info: ModelInfo) -> None:
             "{count} test digits as the last hidden layer sees them, flattened onto its two main directions "
             "(PCA). Before training the colours overlap; as the network learns, each digit gathers in its own "
             "region. Move the slider to watch it happen."
-        ).format(count=f"{len(labels):,}")
+        ).format(count=number(len(labels)))
     )

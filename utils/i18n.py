@@ -20,11 +20,13 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
 LANGUAGES = {"en": "English", "pt": "Português"}  # code -> its own name, as the switch shows it
+NUMBER_LOCALES = {"en": "en_US", "pt": "pt_BR"}  # how each writes numbers: 1,234.5 / 1.234,5
 
 
 def N_(message: str) -> str:
@@ -79,6 +81,18 @@ def _(message: str) -> str:
 def ngettext(singular: str, plural: str, count: int) -> str:
     """The form for ``count`` in the reader's language (Portuguese: 0 and 1 take the singular)."""
     return translations(current_language()).ngettext(singular, plural, count)
+
+
+def number(value: float, decimals: int = 0) -> str:
+    """A number the reader's way, grouped: 12,345.6 in English, 12.345,6 in Portuguese."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=NUMBER_LOCALES[current_language()])
+
+
+def percent(share: float, decimals: int = 1) -> str:
+    """A share as a percentage the reader's way: 97.5% in English, 97,5% in Portuguese."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
+    return format_percent(share, format=pattern, locale=NUMBER_LOCALES[current_language()])
 
 
 def language_for_locale(locale: str | None) -> str | None:
