@@ -1,4 +1,4 @@
-"""Regenerate the README's screenshots: python docs/make_screenshots.py (needs Chromium + playwright).
+"""Regenerate the README's screenshots: python docs/make_screenshots.py [--portuguese] (needs Chromium + playwright).
 
 Desktop (1400 px) and phone (390 px, touch) views of every page: Draw with a 7 drawn and each
 view inside the network, Train caught mid-training (a deep sigmoid network, so the gradient
@@ -90,7 +90,7 @@ def portuguese_pages(browser, url: str) -> None:
     shoot(page, "pt-train", "desktop")
 
 
-def main() -> None:
+def main(only_portuguese: bool = False) -> None:
     from playwright.sync_api import sync_playwright
 
     OUT.mkdir(exist_ok=True)
@@ -100,6 +100,9 @@ def main() -> None:
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        if only_portuguese:
+            portuguese_pages(browser, url)
+            return
         pages = {view: browser.new_context(**options).new_page() for view, options in VIEWS.items()}
         for view, page in pages.items():  # with the pretrained default answering
             for path in ("", "explore"):
@@ -119,4 +122,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(only_portuguese=sys.argv[1:] == ["--portuguese"])

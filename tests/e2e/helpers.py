@@ -65,6 +65,7 @@ def metric_value(page: Page, label: str) -> str:
 
 
 PREDICTION = ".st-key-prediction [data-testid=stMetric]"  # the Draw page's answer, in any language
+UPLOAD_PREDICTION = ".st-key-prediction_upload [data-testid=stMetric]"  # its answer for an uploaded photo
 
 
 def prediction_value(page: Page) -> str:

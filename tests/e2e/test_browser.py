@@ -14,7 +14,15 @@ from playwright.sync_api import Page, expect
 from bench.appserver import draw_on_canvas, running_app
 from bench.strokes import ONE, ZERO
 from model.jobs import ABANDONED_AFTER_S
-from tests.e2e.helpers import APP_TIMEOUT, metric_value, no_exception, open_page, wait_idle
+from tests.e2e.helpers import (
+    APP_TIMEOUT,
+    PREDICTION,
+    UPLOAD_PREDICTION,
+    metric_value,
+    no_exception,
+    open_page,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.slow  # a real server and Chromium: minutes in all
 
@@ -56,7 +64,7 @@ def test_drawing_a_one_and_a_zero(page, server):
     expect(page.get_by_text("Draw a digit (0-9) in the black box")).to_be_visible()
     expect(page.locator("[data-testid=stMetric]")).to_have_count(0)  # nothing drawn, nothing predicted
     draw_on_canvas(page, ONE)
-    expect(page.locator("[data-testid=stMetric]").filter(has_text="Prediction")).to_have_count(1, timeout=APP_TIMEOUT)
+    expect(page.locator(PREDICTION)).to_have_count(1, timeout=APP_TIMEOUT)
     _expect_prediction(page, "1")
     page.get_by_role("button", name="Reset canvas & history").click()
     expect(page.get_by_text("Draw a digit (0-9) in the black box")).to_be_visible(timeout=APP_TIMEOUT)
@@ -74,13 +82,13 @@ def test_a_dot_gets_a_message_not_a_guess(page, server):
     no_exception(page)
 
 
-def _expect_prediction(page: Page, digit: str, seconds: float = 20) -> None:
+def _expect_prediction(page: Page, digit: str, seconds: float = 20, answer: str = PREDICTION) -> None:
     deadline = time.monotonic() + seconds
     value = None
     while time.monotonic() < deadline:
-        metrics = page.locator("[data-testid=stMetric]").filter(has_text="Prediction")
+        metrics = page.locator(answer)
         if metrics.count():
-            value = metric_value(page, "Prediction")
+            value = metrics.locator("[data-testid=stMetricValue]").inner_text().strip()
             if value == digit:
                 return
         page.wait_for_timeout(200)
@@ -94,7 +102,7 @@ def test_uploading_a_photo_of_a_digit(page, server, mnist_raw, tmp_path):
     cv2.imwrite(str(path), photo.astype(np.uint8))
     open_page(page, f"{server}/draw")
     page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(path))
-    _expect_prediction(page, "3")
+    _expect_prediction(page, "3", answer=UPLOAD_PREDICTION)
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
     page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(broken))

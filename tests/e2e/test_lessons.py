@@ -5,22 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from bench.appserver import draw_on_canvas
 from bench.strokes import ONE, ZERO
-from tests.e2e.helpers import APP_TIMEOUT, metric_value, no_exception, open_page, wait_idle
+from tests.e2e.helpers import APP_TIMEOUT, no_exception, open_page, prediction_value, wait_idle
 
 pytestmark = pytest.mark.slow
 
 SEVEN_BAR = [[(0.25, 0.2), (0.75, 0.2)]]
 SEVEN_LEG = [[(0.75, 0.2), (0.45, 0.85)]]
-
-
-def prediction(page: Page) -> str:
-    expect(page.locator("[data-testid=stMetric]").filter(has_text="Prediction")).to_have_count(1, timeout=APP_TIMEOUT)
-    wait_idle(page)
-    return metric_value(page, "Prediction")
 
 
 def test_undo_and_clear_are_always_visible_buttons_that_work(page, server):
@@ -31,7 +25,7 @@ def test_undo_and_clear_are_always_visible_buttons_that_work(page, server):
     expect(clear).to_be_visible()
     assert undo.bounding_box()["height"] >= 36  # large enough for a finger
     draw_on_canvas(page, ONE)
-    assert prediction(page) == "1"
+    assert prediction_value(page) == "1"
     draw_on_canvas(page, ZERO)  # a ring around the 1: no longer a 1
     expect(page.locator("[data-testid=stMetricValue]").filter(has_text="1")).to_have_count(0, timeout=APP_TIMEOUT)
     undo.click()  # the ring goes, the 1 stays
@@ -45,7 +39,7 @@ def test_undo_and_clear_are_always_visible_buttons_that_work(page, server):
 def test_inside_views_answer_for_the_drawing(page, server):
     open_page(page, f"{server}/draw")
     draw_on_canvas(page, SEVEN_BAR + SEVEN_LEG)
-    prediction(page)  # whichever model is active (other tests train some): the views explain its answer
+    prediction_value(page)  # whichever model is active (other tests train some): the views explain its answer
     expect(page.get_by_text(re.compile(r"Hidden layer 1: \d+ \w+ units"))).to_be_visible()
     page.get_by_text("Why this digit", exact=True).click()
     expect(page.get_by_text("Check:")).to_be_visible(timeout=APP_TIMEOUT)
@@ -86,7 +80,7 @@ def test_draw_correct_keep_teach_and_see_the_after_bars(page, server):
             clear.click()
             expect(page.locator("[data-testid=stMetric]")).to_have_count(0, timeout=APP_TIMEOUT)
         draw_on_canvas(page, strokes)
-        answer = prediction(page)
+        answer = prediction_value(page)
         if answer == label:
             page.get_by_role("button", name="Right, keep it").click()
         else:  # "Wrong? It was a …": the pill with the true digit
