@@ -6,7 +6,8 @@ headless Chromium, alternating between the pages (A B C D A B C D ...). Latency 
 inside the browser: from just before the mouse is released to the frame in which the
 **Prediction** metric appears (the canvas is reset before each drawing). The Draw page is
 timed with "Inside the network" hidden (the page as it was before those views), on its
-default view (Activations), and on its most expensive one (Why this digit). Then, on the
+default view (Activations), on its most expensive one (Why this digit), and in Portuguese
+(``?lang=pt``, default view: what translating every string costs). Then, on the
 Train page, from pressing Train to the first point of the live curves, for a first and a
 second training in the same session (reference network, full data).
 
@@ -25,11 +26,12 @@ from bench.appserver import CANVAS_SELECTOR, CHROMIUM, CHROMIUM_FLAGS, draw_on_c
 from bench.measure import percentile
 from bench.strokes import DIGITS
 
-APPEARED = """() => {
-  const metric = [...document.querySelectorAll('[data-testid=stMetric]')].find(m => m.innerText.includes('Prediction'));
+ANSWER = "m => m.innerText.includes('Prediction') || m.closest('.st-key-prediction')"  # the floor's, or the app's
+APPEARED = f"""() => {{
+  const metric = [...document.querySelectorAll('[data-testid=stMetric]')].find({ANSWER});
   return metric ? performance.now() : false;
-}"""
-GONE = "() => ![...document.querySelectorAll('[data-testid=stMetric]')].some(m => m.innerText.includes('Prediction'))"
+}}"""
+GONE = f"() => ![...document.querySelectorAll('[data-testid=stMetric]')].some({ANSWER})"
 
 
 def draw_and_time(page, digit: str) -> float:
@@ -134,6 +136,7 @@ def main() -> None:
                 ("Draw page, inside views hidden", f"{app_url}/draw", None),
                 ("Draw page, Activations (default)", f"{app_url}/draw", "Activations"),
                 ("Draw page, Why this digit", f"{app_url}/draw", "Why this digit"),
+                ("Draw page in Portuguese, Ativações", f"{app_url}/draw?lang=pt", "Activations"),
             ):
                 pages[name] = browser.new_page(viewport={"width": 1400, "height": 1000})
                 open_and_wait(pages[name], url)
@@ -153,8 +156,10 @@ def main() -> None:
         print(f"mouse-up to prediction, {name:34s} median {median:6.0f} ms  p95 {p95:6.0f} ms  n={len(values)}")
     floor, hidden, *inside = (statistics.median(v) for v in timings.values())
     print(f"Draw page over the floor: {hidden - floor:+.0f} ms (median, inside views hidden)")
-    for name, median in zip(list(timings)[2:], inside, strict=True):
+    for name, median in zip(list(timings)[2:4], inside, strict=False):
         print(f"{name} over the page without them: {median - hidden:+.0f} ms (median)")
+    english, portuguese = inside[0], inside[-1]
+    print(f"Draw page in Portuguese over English (default view): {portuguese - english:+.0f} ms (median)")
     for index, seconds in enumerate(starts_to_curve, start=1):
         print(f"Train pressed to the first curve point, training {index} of the session: {seconds:.2f} s")
 
