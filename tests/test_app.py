@@ -248,3 +248,23 @@ def _png_of(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+@pytest.mark.slow
+def test_a_training_in_portuguese_stays_in_portuguese_to_its_last_word(app):
+    """The worker writes in English; the page says how it ended in the reader's language, and the language holds."""
+    app.query_params["lang"] = "pt"
+    open_page(app, "train")
+    app.slider(key="layers").set_value(1).run()
+    app.select_slider(key="units").set_value(32).run()
+    app.slider(key="epochs").set_value(2).run()
+    app.button(key="train").click().run()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(m.label == "Acurácia no teste" for m in app.metric):
+        time.sleep(0.5)
+        app.run()
+    assert not app.exception and app.session_state["lang"] == "pt"
+    said = " ".join(message.value for message in app.success)
+    assert "2 épocas de treinamento em" in said and "Trained" not in said, said
+    app.run()
+    assert app.session_state["lang"] == "pt" and app.title[0].value == "Treinar uma rede neural"
