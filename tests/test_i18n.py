@@ -118,8 +118,10 @@ def test_every_page_speaks_portuguese_down_to_help_texts(page, tmp_path, monkeyp
 
 def test_numbers_are_written_the_readers_way():
     assert (i18n.number(401920), i18n.percent(0.9927, 2), i18n.number(2.25, 1)) == ("401,920", "99.27%", "2.2")
+    assert (i18n.significant(4.1734), i18n.significant(0.0), i18n.significant(-0.01236, 2)) == ("4.17", "0", "-0.012")
     try:
         i18n.use_language_source(lambda: "pt")
         assert (i18n.number(401920), i18n.percent(0.9927, 2), i18n.number(2.5, 1)) == ("401.920", "99,27%", "2,5")
+        assert i18n.significant(4.1734) == "4,17"
     finally:
         i18n.use_language_source(None)

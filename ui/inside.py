@@ -23,7 +23,7 @@ from model.explain import (
     trace,
 )
 from ui.visual import diverging, enlarge, unit_strip
-from utils.i18n import N_, _, number, percent
+from utils.i18n import N_, _, number, percent, significant
 
 VIEWS = (N_("Activations"), N_("First-layer weights"), N_("One neuron"), N_("Why this digit"))  # English: the values
 WEIGHT_UNITS_SHOWN = 32
@@ -63,8 +63,8 @@ def activations_view(network: DenseNetwork, kept: Trace) -> None:
                 layer=index + 1,
                 units=len(values),
                 activation=activation,
-                high=f"{values.max():.3g}",
-                low=f"{values.min():.3g}",
+                high=significant(values.max()),
+                low=significant(values.min()),
             )
             + f" {words}"
         )
@@ -108,7 +108,7 @@ def weights_view(network: DenseNetwork, kept: Trace) -> None:
             "Each picture is one first-layer unit's 784 incoming weights, laid out like the pixels they multiply: "
             "red pixels push the unit up when inked, blue ones push it down (one colour range, ±{limit}, "
             "for all). The number is the unit's output for your drawing."
-        ).format(limit=f"{pictures.limit:.2g}")
+        ).format(limit=significant(pictures.limit, 2))
     )
 
 
@@ -122,7 +122,7 @@ def neuron_view(network: DenseNetwork, kept: Trace) -> None:
     unit = unit_col.selectbox(
         _("Unit (most active first)") if layer < count - 1 else _("Digit"),
         ranked,
-        format_func=lambda u: f"{u}  ({outputs[u]:.3g})",
+        format_func=lambda u: f"{u}  ({significant(outputs[u])})",
         key=f"inside_unit_{layer}",
     )
     parts = contributions(network, kept.inputs, layer, unit)

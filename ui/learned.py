@@ -14,7 +14,7 @@ from ui.charts import projection_scatter
 from ui.resources import network_for, raw_mnist
 from ui.visual import digit_table
 from utils.errors import LabError
-from utils.i18n import _, number, percent
+from utils.i18n import _, number, percent, significant
 from utils.preprocess import mnist_as_trained
 
 FAVOURITES = 9
@@ -76,8 +76,8 @@ def favourite_digits(info: ModelInfo, network: DenseNetwork, inputs: np.ndarray)
         ).format(
             count=FAVOURITES,
             unit=unit,
-            high=f"{values[best[0], unit]:.3g}",
-            low=f"{values[best[-1], unit]:.3g}",
+            high=significant(values[best[0], unit]),
+            low=significant(values[best[-1], unit]),
             digits=", ".join(str(int(raw.y_test[i])) for i in best),
             silent=percent(np.mean(values[:, unit] <= 0), 0),
         ),

@@ -89,6 +89,14 @@ def number(value: float, decimals: int = 0) -> str:
     return format_decimal(value, format=pattern, locale=NUMBER_LOCALES[current_language()])
 
 
+def significant(value: float, digits: int = 3) -> str:
+    """At most ``digits`` significant digits, the reader's way (like ``:.3g`` without exponents): 4.17 / 4,17."""
+    if value == 0:  # Babel writes 0 as "0.0" here
+        return number(0)
+    pattern = "@" + "#" * (digits - 1)
+    return format_decimal(value, format=pattern, locale=NUMBER_LOCALES[current_language()])
+
+
 def percent(share: float, decimals: int = 1) -> str:
     """A share as a percentage the reader's way: 97.5% in English, 97,5% in Portuguese."""
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
