@@ -442,18 +442,27 @@ def _check_objects(store: h5py.File) -> None:
             elif isinstance(item, h5py.Dataset):
                 declared += _check_dataset(item)
                 if declared > MAX_WEIGHTS_BYTES:
-                    raise UnsafeModelFile(
-                        _(
+                    raise _too_big(
+                        N_(
                             "{dataset} declares {shape} {dtype} numbers, which with the rest make "
                             "{size}: more than the largest network this app trains ({limit})"
-                        ).format(
-                            dataset=item.name,
-                            shape=item.shape,
-                            dtype=item.dtype,
-                            size=_size(declared),
-                            limit=_size(MAX_WEIGHTS_BYTES),
-                        )
+                        ),
+                        item,
+                        declared,
                     )
+
+
+def _too_big(message: str, dataset: h5py.Dataset, declared: int) -> UnsafeModelFile:
+    """A refusal naming the dataset, what it declares, and the largest network the app trains."""
+    return UnsafeModelFile(
+        _(message).format(
+            dataset=dataset.name,
+            shape=dataset.shape,
+            dtype=dataset.dtype,
+            size=_size(declared),
+            limit=_size(MAX_WEIGHTS_BYTES),
+        )
+    )
 
 
 def _hard_linked(group: h5py.Group, name: str) -> object:
@@ -486,17 +495,13 @@ def _check_dataset(dataset: h5py.Dataset) -> int:
         )
     declared = math.prod(dataset.shape or (0,)) * dataset.dtype.itemsize
     if declared > MAX_WEIGHTS_BYTES:
-        raise UnsafeModelFile(
-            _(
+        raise _too_big(
+            N_(
                 "{dataset} declares {shape} {dtype} numbers ({size}), more than the "
                 "largest network this app trains ({limit})"
-            ).format(
-                dataset=dataset.name,
-                shape=dataset.shape,
-                dtype=dataset.dtype,
-                size=_size(declared),
-                limit=_size(MAX_WEIGHTS_BYTES),
-            )
+            ),
+            dataset,
+            declared,
         )
     if dataset.id.get_create_plist().get_layout() not in WHOLE_LAYOUTS:
         chunked = (
