@@ -11,7 +11,18 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from utils.i18n import LANGUAGES, SOURCE_LANGUAGE, _, language_for_locale, use_language_source
+from utils.i18n import (
+    LANGUAGES,
+    SOURCE_LANGUAGE,
+    Number,
+    language_for_locale,
+    num,
+    pct,
+    render,
+    sig,
+    translations,
+    use_language_source,
+)
 
 LANG_KEY = "lang"  # session-state key of the switch, and the URL parameter
 _APPLIED_KEY = "_lang_from_url"  # the last ?lang= value taken from the address
@@ -22,6 +33,40 @@ def _session_language() -> str:
     if get_script_run_ctx(suppress_warning=True) is None:
         return SOURCE_LANGUAGE
     return st.session_state.get(LANG_KEY, SOURCE_LANGUAGE)
+
+
+def _(message: str) -> str:
+    """``message`` in this session's language (the edge: only ``ui/`` and pages translate)."""
+    return translations(_session_language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """The form for ``count`` in this session's language (Portuguese: 0 and 1 take the singular)."""
+    return translations(_session_language()).ngettext(singular, plural, count)
+
+
+def say(text: object) -> str:
+    """A Message, a LabError's message or a Number in this session's language; anything else as its text."""
+    return render(text, _session_language())
+
+
+def _written(value: Number) -> str:
+    return value.text(_session_language())
+
+
+def number(value: float, decimals: int = 0) -> str:
+    """A grouped number this session's way: 12,345.6 in English, 12.345,6 in Portuguese."""
+    return _written(num(value, decimals))
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """At most ``digits`` significant digits this session's way: 4.17 / 4,17."""
+    return _written(sig(value, digits))
+
+
+def percent(share: float, decimals: int = 1) -> str:
+    """A share as a percentage this session's way: 97.5% / 97,5%."""
+    return _written(pct(share, decimals))
 
 
 def _language_to_url() -> None:

@@ -6,9 +6,22 @@ is allowed to surface as one. Each module raises the subclass that names its dom
 
 from __future__ import annotations
 
+from utils.i18n import Message, as_message
+
 
 class LabError(Exception):
-    """Base of every error the app expects and explains to the user."""
+    """Base of every error the app expects and explains to the user.
+
+    It carries a ``Message`` (``raise ImageError(Message(N_("{name} is empty"), name=label))``):
+    ``str()`` is English, for logs and the CLI; pages show ``say(error)`` in the reader's language.
+    """
+
+    def __init__(self, message: Message | str, *args: object) -> None:
+        super().__init__(message, *args)
+        self.message: Message = as_message(message)
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 class SettingsError(LabError):

@@ -1,12 +1,11 @@
 """The interface's language: gettext catalogs kept with Babel in ``locale/<language>/LC_MESSAGES/messages.po``.
 
-Strings are written in English and marked where they are shown, ``_("Train")``, or with
-``N_()`` where they are defined before anyone knows the reader (the settings registry, then
-translated when shown). ``pybabel extract`` finds both (see ``locale/README.md``). Placeholders
-are named, ``_("{count} drawings").format(count=3)``, so a translation may reorder them.
-
-Which language ``_()`` answers in is asked of a source the UI installs (the browser session's
-choice); without one, in the CLI and in plain tests, it is English.
+Words are chosen at the edge. ``model/`` and ``utils/`` never translate: what they say to a
+person (an error, an outcome, a label) is a ``Message``: an English msgid marked with ``N_()``
+and named values, numbers among them as ``Number`` (``num``, ``pct``, ``sig``). Only ``ui/``
+(``ui.language``, the browser session's language) and the CLI (English) turn a Message into
+words, with the reader's number formats. ``pybabel extract`` finds ``N_()`` and ``_()`` alike
+(see ``locale/README.md``). Placeholders are named, so a translation may reorder them.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import functools
 import gettext
 import io
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -112,39 +111,105 @@ def language_for_locale(locale: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class Number:
+    """A number a person reads, written in the reader's locale only when shown (1,234.5 / 1.234,5)."""
+
+    value: float
+    pattern: str = "#,##0"  # a Babel pattern: "#,##0.0", "@##" (significant digits), "#,##0.0%"
+
+    def text(self, language: str = SOURCE_LANGUAGE) -> str:
+        locale = NUMBER_LOCALES.get(language, NUMBER_LOCALES[SOURCE_LANGUAGE])
+        if self.pattern.endswith("%"):
+            return format_percent(self.value, format=self.pattern, locale=locale)
+        if self.pattern.startswith("@") and self.value == 0:  # Babel writes 0 as "0.0" here
+            return format_decimal(0, format="0", locale=locale)
+        return format_decimal(self.value, format=self.pattern, locale=locale)
+
+    def __str__(self) -> str:
+        return self.text(SOURCE_LANGUAGE)
+
+
+def _decimals(decimals: int) -> str:
+    return "." + "0" * decimals if decimals else ""
+
+
+def num(value: float, decimals: int = 0) -> Number:
+    """A grouped number with ``decimals`` decimals: 12,345.6 in English, 12.345,6 in Portuguese."""
+    return Number(value, "#,##0" + _decimals(decimals))
+
+
+def sig(value: float, digits: int = 3) -> Number:
+    """At most ``digits`` significant digits (like ``:.3g`` without exponents): 4.17 / 4,17."""
+    return Number(value, "@" + "#" * (digits - 1))
+
+
+def pct(share: float, decimals: int = 1) -> Number:
+    """A share as a percentage: 97.5% in English, 97,5% in Portuguese."""
+    return Number(share, "#,##0" + _decimals(decimals) + "%")
+
+
+@dataclass(frozen=True, init=False)
 class Message:
-    """Words written where the reader's language is unknown (the training worker), shown where it is known.
+    """Words said where the reader is unknown (model/, utils/, the training worker), written where it is known.
 
     ``msgid`` (and ``plural``, chosen by ``count``) is English, marked with ``N_()``, with named
-    placeholders filled from ``values``, which may be Messages themselves. ``str()`` is the English
-    sentence (metadata, the CLI); ``translated()`` is the reader's.
+    placeholders filled from ``values``: Numbers and Messages are written in the reader's language,
+    anything else as its text. ``str()`` is the English sentence (metadata, logs, the CLI);
+    ``text(language)`` is the reader's.
     """
 
     msgid: str
-    values: Mapping[str, object] = field(default_factory=dict)
-    plural: str | None = None
-    count: int | None = None
+    values: Mapping[str, object]
+    plural: str | None
+    count: int | None
+
+    def __init__(self, msgid: str, values: Mapping[str, object] | None = None, /, **named: object) -> None:
+        """``Message(N_("{name} is empty"), name=label)``, or the values as one mapping; plurals: ``counted``."""
+        object.__setattr__(self, "msgid", msgid)
+        object.__setattr__(self, "values", {**(values or {}), **named})
+        object.__setattr__(self, "plural", None)
+        object.__setattr__(self, "count", None)
 
     @classmethod
     def counted(cls, forms: tuple[str, str], count: int, **values: object) -> Message:
         """The form for ``count`` of ``forms`` (from ``N_plural``) in each language's own plural rule; ``{count}``
         is the number written out."""
-        return cls(forms[0], {"count": f"{count:,}", **values}, forms[1], count)
+        message = cls(forms[0], {"count": num(count), **values})
+        object.__setattr__(message, "plural", forms[1])
+        object.__setattr__(message, "count", count)
+        return message
+
+    def text(self, language: str = SOURCE_LANGUAGE) -> str:
+        catalog = translations(language if language in LANGUAGES else SOURCE_LANGUAGE)
+        if self.plural is not None:
+            template = catalog.ngettext(self.msgid, self.plural, self.count if self.count is not None else 2)
+        else:
+            template = catalog.gettext(self.msgid)
+        if not self.values:  # a sentence without placeholders (or one already written) is shown as it is
+            return template
+        return template.format(**{name: render(value, language) for name, value in self.values.items()})
 
     def __str__(self) -> str:
-        template = self.plural if self.plural is not None and self.count != 1 else self.msgid
-        return template.format(**{name: str(value) for name, value in self.values.items()})
+        return self.text(SOURCE_LANGUAGE)
 
-    def translated(self) -> str:
-        if self.plural is not None:
-            template = ngettext(self.msgid, self.plural, self.count if self.count is not None else 2)
-        else:
-            template = _(self.msgid)
-        return template.format(**{name: say(value) for name, value in self.values.items()})
+    def translated(self) -> str:  # transition: the installed language source goes with issue 21 §2
+        return self.text(current_language())
+
+
+def as_message(text: Message | str) -> Message:
+    """A Message as it is; a plain string as a Message whose text it is (looked up, else shown as written)."""
+    return text if isinstance(text, Message) else Message(text)
+
+
+def render(value: object, language: str = SOURCE_LANGUAGE) -> str:
+    """One value in ``language``: Messages (and a LabError's) translated, Numbers in its number format, None as ""."""
+    if isinstance(getattr(value, "message", None), Message):  # a LabError
+        value = value.message  # type: ignore[union-attr]
+    if isinstance(value, Message | Number):
+        return value.text(language)
+    return "" if value is None else str(value)
 
 
 def say(text: Message | object | None) -> str:
     """A Message in the reader's language; anything else as its text ("" for None)."""
-    if isinstance(text, Message):
-        return text.translated()
-    return "" if text is None else str(text)
+    return render(text, current_language())
