@@ -5,11 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.gc_tuning import freeze_imported_frameworks
-from ui.language import language_ui
+from ui.language import _, accuracy, language_ui, say
 from ui.resources import model_store
 from ui.shell import app_shell
 from utils.errors import ModelStorageError, SettingsError
-from utils.i18n import _
 from utils.settings import read_settings
 
 st.set_page_config(page_title="MNIST MLP Lab", page_icon=":material/draw:", layout="wide")
@@ -34,11 +33,11 @@ def show_active_model() -> None:
         try:
             info = model_store().active()
         except ModelStorageError as error:
-            st.error(str(error))
+            st.error(say(error))
             return
         meta = info.metadata
-        accuracy = _("Test accuracy: **{accuracy}**").format(accuracy=meta.accuracy_label)
-        st.markdown(f"**{info.name}**  \n`{meta.architecture}`  \n{accuracy}")
+        scored = _("Test accuracy: **{accuracy}**").format(accuracy=accuracy(meta.test_accuracy))
+        st.markdown(f"**{say(info.name)}**  \n`{say(meta.architecture)}`  \n{scored}")
 
 
 def stop_on_bad_settings() -> None:
@@ -46,7 +45,9 @@ def stop_on_bad_settings() -> None:
     try:
         read_settings()
     except SettingsError as error:
-        st.error(_("The app cannot start: {error}. Fix the environment variable and restart it.").format(error=error))
+        st.error(
+            _("The app cannot start: {error}. Fix the environment variable and restart it.").format(error=say(error))
+        )
         st.stop()
 
 

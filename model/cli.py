@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from model.config import SETTINGS, Setting, TrainingConfig
-from model.events import LayerStatsEvent, layer_name
+from model.config import LIMITS, SETTINGS, Setting, TrainingConfig, shown
+from model.events import Layer, LayerStatsEvent, dense_layer
 from model.quiet import native_log_filtered
 from model.storage import ModelLoadError, ModelStore, load_for_inference
 from utils.errors import LabError, SettingsError
+from utils.i18n import N_, Message
 from utils.settings import MAX_TEST_RANGE, MAX_TRAIN_RANGE, read_settings, whole_number
-from utils.words import counted
 
 os.environ.setdefault(
     "TF_CPP_MIN_LOG_LEVEL", "3"
@@ -90,8 +90,15 @@ def add_setting_flag(parser: argparse.ArgumentParser, setting: Setting) -> None:
         default=setting.default,
         choices=list(setting.options) if setting.options else None,
         metavar=None if setting.options else setting.kind.__name__.upper(),
-        help=f"{setting.label} ({setting.range_text}; default {setting.default}). {setting.help}".replace("%", "%%"),
+        help=f"{setting.label} ({_allowed(setting)}; default {setting.default}). {setting.help}".replace("%", "%%"),
     )
+
+
+def _allowed(setting: Setting) -> str:
+    """What a setting allows: its names, or its range."""
+    if setting.options is not None:
+        return ", ".join(setting.options)
+    return "{} to {}".format(*map(shown, LIMITS[setting.field])) if setting.field in LIMITS else "on or off"
 
 
 def whole_number_in(flag: str, limits: tuple[int, int]) -> Callable[[str], int]:
@@ -176,11 +183,20 @@ def gradient_line(event: LayerStatsEvent) -> str:
     """Per-layer gradient norms on one line, and how much smaller the first layer's is than the last hidden one's."""
     norms = event.gradient_norms
     when = "before training" if event.step == 0 else f"after epoch {event.step // event.batches_per_epoch}"
-    parts = "  ".join(f"{layer_name(i, len(norms))} {norm:.2e}" for i, norm in enumerate(norms))
+    parts = "  ".join(f"{_layer(dense_layer(i, len(norms)))} {norm:.2e}" for i, norm in enumerate(norms))
     line = f"gradient norm per layer {when}: {parts}"
     if len(norms) > 2 and norms[0] > 0:
         line += f"  (last hidden / first: {norms[-2] / norms[0]:,.1f}x)"
     return line
+
+
+def _layer(layer: Layer) -> str:
+    return "output" if layer.is_output else f"hidden {layer.number}"
+
+
+def _counted(count: int, word: str) -> str:
+    """'1 drawing', '3 drawings', never 'drawing(s)'."""
+    return f"{count:,} {word if count == 1 else word + 's'}"
 
 
 def run_evaluate(args: argparse.Namespace, store: ModelStore) -> int:
@@ -236,18 +252,23 @@ def run_predict(args: argparse.Namespace, store: ModelStore) -> int:
 
 def run_explain(args: argparse.Namespace, store: ModelStore) -> int:
     from model.dense_file import DenseNetwork
-    from model.explain import integrated_gradients, trace
+    from model.explain import integrated_gradients
 
     info = store.resolve(args.model)
     network = load_for_inference(info.path, label=info.name)
     if not isinstance(network, DenseNetwork):
-        raise ModelLoadError(f"explain needs a plain stack of Dense layers; {info.name!r} is another kind of network")
+        raise ModelLoadError(
+            Message(
+                N_("explain needs a plain stack of Dense layers; {name} is another kind of network"),
+                name=repr(info.name),
+            )
+        )
     answered = 0
     for path, digit_image in read_digits(args.files, info.metadata.preprocessing):
         answered += 1
         record: dict[str, object] = {"file": path, "digit": None}
         if digit_image is not None:
-            kept = trace(network, digit_image.reshape(-1))
+            kept = network.trace(digit_image.reshape(-1))
             digit = int(kept.probabilities.argmax())
             versus = args.versus if args.versus is not None and args.versus != digit else None
             attribution = integrated_gradients(network, kept.inputs, digit, versus)
@@ -257,7 +278,7 @@ def run_explain(args: argparse.Namespace, store: ModelStore) -> int:
                 "probabilities": kept.probabilities.tolist(),
                 "logits": kept.logits.tolist(),
                 "input": kept.inputs.tolist(),
-                "hidden": [layer.tolist() for layer in kept.a],
+                "hidden": [layer.tolist() for layer in kept.hidden],
                 "attribution": attribution.attribution.tolist(),
                 "attribution_target": attribution.target_delta,
             }
@@ -267,8 +288,8 @@ def run_explain(args: argparse.Namespace, store: ModelStore) -> int:
             print(f"{path}: nothing drawn", flush=True)
         else:
             print(
-                f"{path}: {record['digit']}; attribution sums to {sum(record['attribution']):.4f}, "
-                f"target change {record['attribution_target']:.4f}",
+                f"{path}: {digit}; attribution sums to {attribution.attribution.sum():.4f}, "
+                f"target change {attribution.target_delta:.4f}",
                 flush=True,
             )
     return 0 if answered == len(args.files) else 1
@@ -286,8 +307,11 @@ def run_learn(args: argparse.Namespace, store: ModelStore) -> int:
         print(f"error: {problem}", file=sys.stderr)
     if not drawings:
         raise DrawingsError(
-            f"{args.folder}: no usable drawing; put digit images in sub-folders named 0 to 9 "
-            f"(e.g. {os.path.join(args.folder, '7', 'a.png')})"
+            Message(
+                N_("{folder}: no usable drawing; put digit images in sub-folders named 0 to 9 (e.g. {example})"),
+                folder=args.folder,
+                example=os.path.join(args.folder, "7", "a.png"),
+            )
         )
 
     from model.events import EpochEvent, TrainingEvent
@@ -305,7 +329,7 @@ def run_learn(args: argparse.Namespace, store: ModelStore) -> int:
             )
 
     if not args.json:
-        print(f"teaching {base.name!r} {counted(len(drawings), 'drawing')} from {args.folder}", flush=True)
+        print(f"teaching {base.name!r} {_counted(len(drawings), 'drawing')} from {args.folder}", flush=True)
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # first Ctrl-C: stop after this batch
     try:
@@ -315,7 +339,7 @@ def run_learn(args: argparse.Namespace, store: ModelStore) -> int:
     if result.status == "diverged":
         print(f"error: {result.message}", file=sys.stderr)
         return 1
-    from model.jobs import save_taught
+    from model.finetune import save_taught
 
     saved, blocked = save_taught(store, result, name)
     info = store.get(saved)
@@ -338,7 +362,7 @@ def run_learn(args: argparse.Namespace, store: ModelStore) -> int:
     print(result.message)
     if held is not None:
         print(
-            f"your {counted(result.held_out, 'held-out drawing')}: "
+            f"your {_counted(result.held_out, 'held-out drawing')}: "
             f"{held['before']:.0%} right before, {held['after']:.0%} after"
         )
     else:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from utils.errors import ConfigError
-from utils.i18n import N_
+from utils.i18n import N_, Message, Number, num, sig
 from utils.mnist import N_CLASSES, N_PIXELS
 
 
@@ -24,7 +24,7 @@ from utils.mnist import N_CLASSES, N_PIXELS
 class Option:
     """One choice of a categorical setting; ``build`` makes the Keras object when there is one.
 
-    ``label`` and ``help`` are English, marked with ``N_()``: the Train page shows them through ``_()``.
+    ``label`` and ``help`` are English, marked with ``N_()``: the Train page translates them where shown.
     """
 
     label: str
@@ -49,7 +49,7 @@ def _cosine(rate: float, total_steps: int | None) -> Any:
     import keras
 
     if not total_steps:
-        raise ConfigError("a cosine schedule needs the number of training steps")
+        raise ConfigError(Message(N_("a cosine schedule needs the number of training steps")))
     return keras.optimizers.schedules.CosineDecay(rate, decay_steps=total_steps)
 
 
@@ -161,7 +161,8 @@ class TrainingConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> TrainingConfig:
         """Build from saved metadata, ignoring keys this version does not know."""
         if not isinstance(data, Mapping):
-            raise ConfigError(f"a training configuration must be a mapping of settings, got {type(data).__name__}")
+            problem = N_("a training configuration must be a mapping of settings, got {kind}")
+            raise ConfigError(Message(problem, kind=type(data).__name__))
         known = {field.name for field in fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in known})
 
@@ -184,41 +185,23 @@ class Setting:
     def default(self) -> Any:
         return getattr(TrainingConfig, self.field)
 
-    @property
-    def limits(self) -> tuple[float, float] | None:
-        return LIMITS.get(self.field)
-
-    @property
-    def bounds(self) -> tuple[str, str] | None:
-        """The limits as people write them, ('1', '8'); None for a setting without limits."""
-        return None if self.limits is None else (_fmt(self.limits[0]), _fmt(self.limits[1]))
-
-    @property
-    def range_text(self) -> str:
-        """What the setting allows, in English (the CLI's help)."""
-        if self.options is not None:
-            return ", ".join(self.options)
-        if self.bounds is None:
-            return "on or off"
-        return "{} to {}".format(*self.bounds)
-
-    def problem(self, value: Any) -> tuple[str, dict[str, str]] | None:
+    def problem(self, value: Any) -> tuple[str, dict[str, object]] | None:
         """What is wrong with ``value``, None if nothing: a kind of problem (a key of ``PROBLEMS``) and its values.
 
-        The Train page words each kind in the reader's language (``ui.widgets``); ``check`` in English.
+        ``check`` says it as an error; the Train page has its own sentence per kind for a link (``ui.widgets``).
         """
-        given = {"field": self.field, "value": repr(value)}
+        given: dict[str, object] = {"field": self.field, "value": repr(value)}
         if self.kind is bool:
             return None if isinstance(value, bool) else ("bool", given)
         if self.options is not None:
-            return None if value in self.options else ("options", given | {"names": ", ".join(self.options)})
+            return None if value in self.options else ("options", given | {"names": list(self.options)})
         if isinstance(value, bool) or not isinstance(value, int if self.kind is int else (int, float)):
             return "whole" if self.kind is int else "finite", given
         if not math.isfinite(value):
             return "finite", given
-        low, high = self.limits
+        low, high = LIMITS[self.field]
         if not low <= value <= high:
-            return "range", given | {"low": _fmt(low), "high": _fmt(high)}
+            return "range", given | {"low": _number(low), "high": _number(high)}
         return None
 
     def check(self, value: Any) -> None:
@@ -226,15 +209,15 @@ class Setting:
         problem = self.problem(value)
         if problem is not None:
             kind, values = problem
-            raise ConfigError(PROBLEMS[kind].format(**values))
+            raise ConfigError(Message(PROBLEMS[kind], values))
 
 
-PROBLEMS = {  # what Setting.check says, in English (the CLI and errors); the Train page has its own words
-    "bool": "{field} must be True or False, got {value}",
-    "options": "{field} must be one of {names}, got {value}",
-    "whole": "{field} must be a whole number, got {value}",
-    "finite": "{field} must be a finite number, got {value}",
-    "range": "{field} must be between {low} and {high}, got {value}",
+PROBLEMS = {  # what Setting.check says; the Train page says a link's mistakes in sentences of its own
+    "bool": N_("{field} must be True or False, got {value}"),
+    "options": N_("{field} must be one of {names}, got {value}"),
+    "whole": N_("{field} must be a whole number, got {value}"),
+    "finite": N_("{field} must be a finite number, got {value}"),
+    "range": N_("{field} must be between {low} and {high}, got {value}"),
 }
 
 
@@ -320,5 +303,11 @@ SETTINGS: tuple[Setting, ...] = (  # labels and help marked with N_(): English h
 SETTING = {setting.field: setting for setting in SETTINGS}
 
 
-def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+def shown(value: Any) -> object:
+    """A setting's value as people read it: a number as a Number, words (and True, False) as they are."""
+    return value if isinstance(value, bool | str) else _number(value)
+
+
+def _number(value: float) -> Number:
+    """Whole numbers grouped (60,000), others to 6 significant digits (0.001)."""
+    return num(value) if float(value).is_integer() else sig(value, 6)

@@ -6,11 +6,11 @@ hundred MB); reading the archive's JSON config and HDF5 weights takes millisecon
 runs no code from the file at all.
 
 A model file is data from outside (a shared models folder), so reading one is bounded in
-time and memory, and never touches another file: the archive must be a regular file of a
-model's size, opened without waiting (a named pipe would block); ``config.json`` and
-``model.weights.h5`` are unpacked through a bounded stream that shows when a header lies
-about a member's size, the weights capped by the architecture the config declares; the
-HDF5 file is opened from memory, and every group and dataset in it is checked before any
+time and memory, and never touches another file. The archive is read through the trust
+boundary, ``utils.untrusted`` (a regular file opened without waiting, members unpacked
+through bounded streams that show a lying header), with this format's caps: a model's
+size for the archive and its directory, the weights capped by the architecture the config
+declares. The HDF5 file is opened from memory, and every group and dataset in it is checked before any
 number is read (hard links only, data inside the file and stored whole, shapes and types
 exactly what the config says). The largest network accepted is the largest the app's
 sliders train (``model.config.LIMITS``), 784 pixels in and 10 digits out.
@@ -35,14 +35,11 @@ Two refusals, and what a caller does with each:
 
 from __future__ import annotations
 
-import copy
 import io
 import itertools
 import json
 import math
 import os
-import stat
-import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,9 +49,11 @@ import h5py
 import numpy as np
 
 from model.config import LIMITS
+from model.numpy_network import ACTIVATIONS, Dense, DenseNetwork
 from utils.errors import ModelStorageError
-from utils.i18n import N_, _
+from utils.i18n import N_, Message, num
 from utils.mnist import N_CLASSES, N_PIXELS
+from utils.untrusted import UnreadableFile, UntrustedFileError, UntrustedZip, byte_size, open_zip
 
 IGNORED_AT_INFERENCE = {"InputLayer", "Dropout"}
 CONFIG = "config.json"
@@ -67,7 +66,6 @@ MAX_CONFIG_BYTES = 2**20  # a real config.json has 2.5 KB (1 hidden layer) to 10
 HDF5_OVERHEAD_BYTES = 2**20  # groups, headers and names: 14 KB to 47 KB in the app's files
 MAX_DIRECTORY_BYTES = 2**17  # the zip directory: about 200 bytes for a model's 3 files
 MAX_HDF5_OBJECTS = 1000  # groups and datasets: about 50 in the deepest network the app trains
-COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # zipfile bounds these by read(n), not bzip2/lzma
 WHOLE_LAYOUTS = (h5py.h5d.CONTIGUOUS, h5py.h5d.COMPACT)  # how Keras stores every weight
 LINK_REFUSALS = {  # UnsafeModelFile's words for a link in the weights; other link types name their class
     h5py.SoftLink: N_("the weights hold a soft link at {where}; a model's weights are all inside its own file"),
@@ -100,41 +98,6 @@ MAX_WEIGHTS_BYTES = _weights_cap([N_PIXELS, *[MAX_UNITS] * MAX_HIDDEN_LAYERS, N_
 MAX_ARCHIVE_BYTES = MAX_WEIGHTS_BYTES + 2 * MAX_CONFIG_BYTES + MAX_DIRECTORY_BYTES
 
 
-def _relu(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0.0, out=x)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # the tanh form never overflows
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    x = np.exp(x - x.max(axis=-1, keepdims=True))
-    return x / x.sum(axis=-1, keepdims=True)
-
-
-ACTIVATIONS = {"linear": lambda x: x, "relu": _relu, "sigmoid": _sigmoid, "tanh": np.tanh, "softmax": _softmax}
-
-
-@dataclass(frozen=True, eq=False)
-class DenseNetwork:
-    """Dense layers as (kernel, bias, activation); called like ``inference.forward``'s functions."""
-
-    name: str
-    layers: tuple[tuple[np.ndarray, np.ndarray, str], ...]
-
-    def __call__(self, rows: np.ndarray) -> np.ndarray:
-        """(N, 784) float32 rows to (N, 10) probabilities."""
-        values = np.asarray(rows, dtype=np.float32)
-        for kernel, bias, activation in self.layers:
-            values = ACTIVATIONS[activation](values @ kernel + bias)
-        return values
-
-    @property
-    def architecture(self) -> str:
-        return "-".join(str(size) for size in [N_PIXELS, *(kernel.shape[1] for kernel, _, _ in self.layers)])
-
-
 @dataclass(frozen=True)
 class _DenseLayer:
     """One Dense layer as its config declares it: what its stored weights must look like."""
@@ -160,13 +123,18 @@ def read_dense_network(path: str | os.PathLike) -> DenseNetwork:
         return _read(path)
     except (NotPlainDense, UnsafeModelFile):
         raise
+    except UnreadableFile as error:  # not a zip, a member missing: Keras' loader says so too
+        reason = error.__cause__ or error
+        raise NotPlainDense(f"unreadable: {type(reason).__name__}: {reason}") from error
+    except UntrustedFileError as error:  # refused at the trust boundary: no reader may have it
+        raise UnsafeModelFile(error.message) from error
     except Exception as error:  # zip, zlib, JSON and HDF5 raise many types for damaged files
         raise NotPlainDense(f"unreadable: {type(error).__name__}: {error}") from error
 
 
 def _read(path: str | os.PathLike) -> DenseNetwork:
-    with _open_archive(path) as archive:
-        config = json.loads(_read_member(archive, CONFIG, MAX_CONFIG_BYTES))
+    with open_archive(path) as archive:
+        config = json.loads(archive.read(CONFIG, MAX_CONFIG_BYTES))
         try:
             dense = _dense_layers(config)
         except UnsafeModelFile:
@@ -174,7 +142,7 @@ def _read(path: str | os.PathLike) -> DenseNetwork:
         except Exception:
             _refuse_hostile_weights(archive)  # another network may go to Keras, a hostile file may not
             raise
-        weights = _read_member(archive, WEIGHTS, _weights_cap([N_PIXELS, *(layer.units for layer in dense)]))
+        weights = archive.read(WEIGHTS, _weights_cap([N_PIXELS, *(layer.units for layer in dense)]))
     with _open_hdf5(weights) as store:
         _check_objects(store)
         found = _variables_by_layer_name(store)
@@ -183,118 +151,40 @@ def _read(path: str | os.PathLike) -> DenseNetwork:
     return DenseNetwork(name=str(config["config"].get("name", "")), layers=layers)
 
 
-# The archive: a regular file of bounded size, its directory and members read through bounded reads.
-
-
-class _ArchiveFile(io.FileIO):
-    """The archive; while zipfile parses its directory, no single read may exceed MAX_DIRECTORY_BYTES.
-
-    zipfile reads the whole central directory into memory and builds an object per entry
-    (about 10 bytes of memory per byte), so a small limit here bounds that, whatever the
-    end record claims.
-    """
-
-    size: int = 0
-    read_limit: int | None = MAX_DIRECTORY_BYTES
-
-    def read(self, size: int | None = -1) -> bytes:
-        if self.read_limit is not None:
-            wanted = size if size is not None and size >= 0 else self.size - self.tell()
-            if wanted > self.read_limit:
-                raise UnsafeModelFile(
-                    _(
-                        "its zip directory is {size}, more than {limit}; a model's lists 3 files in a few hundred bytes"
-                    ).format(size=_size(wanted), limit=_size(self.read_limit))
-                )
-        return super().read(size)
-
-
-def _no_wait_opener(path: str, flags: int) -> int:
-    """Open without blocking: opening a named pipe (FIFO) for reading waits for a writer forever."""
-    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+# The archive: a regular file of a model's size whose members are all a model's size (utils.untrusted reads it).
 
 
 @contextmanager
-def _open_archive(path: str | os.PathLike) -> Iterator[zipfile.ZipFile]:
-    with _ArchiveFile(path, "r", opener=_no_wait_opener) as file:
-        status = os.fstat(file.fileno())  # of what was opened, so a swapped path changes nothing
-        if not stat.S_ISREG(status.st_mode):
-            raise UnsafeModelFile(
-                _("it is not a regular file (a pipe, a device or a folder), so reading it could block")
-            )
-        if status.st_size > MAX_ARCHIVE_BYTES:
-            raise UnsafeModelFile(
-                _("the file has {size}, more than the largest model this app saves ({limit})").format(
-                    size=_size(status.st_size), limit=_size(MAX_ARCHIVE_BYTES)
-                )
-            )
-        file.size = status.st_size
-        with zipfile.ZipFile(file) as archive:
-            file.read_limit = None
-            _check_members(archive)
-            yield archive
+def open_archive(path: str | os.PathLike) -> Iterator[UntrustedZip]:
+    """The model archive, refused (``UntrustedFileError``) unless every member is safe for any reader."""
+    with open_zip(
+        path, max_bytes=MAX_ARCHIVE_BYTES, max_unpacked=MAX_ARCHIVE_BYTES, max_directory_bytes=MAX_DIRECTORY_BYTES
+    ) as archive:
+        _check_members(archive)
+        yield archive
 
 
-def _check_members(archive: zipfile.ZipFile) -> None:
+def _check_members(archive: UntrustedZip) -> None:
     """Every member unpacks through a bounded stream, and all stay a model's size: also those only Keras reads."""
-    if WEIGHTS_NPZ in archive.namelist():
+    if WEIGHTS_NPZ in archive.names():
         raise UnsafeModelFile(
-            _("its weights are in {file}, which this app never writes and whose arrays Keras unpacks unchecked").format(
-                file=WEIGHTS_NPZ
+            Message(
+                N_("its weights are in {file}, which this app never writes and whose arrays Keras unpacks unchecked"),
+                file=WEIGHTS_NPZ,
             )
         )
-    for info in archive.infolist():
-        if info.compress_type not in COMPRESSIONS:
-            raise UnsafeModelFile(
-                _(
-                    "{file} is compressed with method {method}; models are stored or deflated, "
-                    "and other methods can unpack a few KB into gigabytes before a reader can stop them"
-                ).format(file=info.filename, method=info.compress_type)
-            )
-    unpacked = sum(info.file_size for info in archive.infolist())
-    if unpacked > MAX_ARCHIVE_BYTES:
-        biggest = max(archive.infolist(), key=lambda info: info.file_size)
+    archive.require_plain_members()
+    members = archive.members()
+    if sum(info.file_size for info in members) > MAX_ARCHIVE_BYTES:
+        biggest = max(members, key=lambda info: info.file_size)
         raise UnsafeModelFile(
-            _("{file} would unpack to {size}, more than the largest model this app saves unpacks to ({limit})").format(
-                file=biggest.filename, size=_size(biggest.file_size), limit=_size(MAX_ARCHIVE_BYTES)
+            Message(
+                N_("{file} would unpack to {size}, more than the largest model this app saves unpacks to ({limit})"),
+                file=biggest.filename,
+                size=byte_size(biggest.file_size),
+                limit=byte_size(MAX_ARCHIVE_BYTES),
             )
         )
-
-
-def _read_member(archive: zipfile.ZipFile, name: str, cap: int) -> bytes:
-    """The member's bytes, never more than ``cap`` unpacked; refused if its header lies about their size.
-
-    zipfile stops at the size the header gives, but only after unpacking what it read: an
-    unbounded ``read()`` of a member whose header says 3 KB unpacks all of its gigabyte
-    (Keras reads members so). Here the stream may run one byte past the header, so a lie
-    shows, as a longer read or a failed checksum.
-    """
-    info = archive.getinfo(name)
-    if info.file_size > cap:
-        raise UnsafeModelFile(
-            _("{file} would unpack to {size}, more than the {limit} it may have").format(
-                file=name, size=_size(info.file_size), limit=_size(cap)
-            )
-        )
-    one_more = copy.copy(info)
-    one_more.file_size = info.file_size + 1
-    try:
-        with archive.open(one_more) as member:
-            data = member.read(info.file_size + 1)
-    except zipfile.BadZipFile as error:  # a reader could only fail on it too, after unpacking it all
-        raise UnsafeModelFile(
-            _(
-                "{file} is damaged or forged: it fails its checksum or runs past the {count} bytes its "
-                "header gives ({reason})"
-            ).format(file=name, count=info.file_size, reason=error)
-        ) from error
-    if len(data) != info.file_size:
-        raise UnsafeModelFile(
-            _("{file} unpacks to {count} bytes where its header says {expected}").format(
-                file=name, count=len(data), expected=info.file_size
-            )
-        )
-    return data
 
 
 # The config: a Sequential stack of Dense layers no bigger than the app trains.
@@ -339,8 +229,10 @@ def _check_bounds(layers: list[dict[str, Any]]) -> None:
     dense = [layer.get("config", {}) for layer in layers if layer.get("class_name") == "Dense"]
     if len(dense) > MAX_HIDDEN_LAYERS + 1:
         raise UnsafeModelFile(
-            _("it has {count} hidden layers; this app trains at most {limit}").format(
-                count=len(dense) - 1, limit=MAX_HIDDEN_LAYERS
+            Message(
+                N_("it has {count} hidden layers; this app trains at most {limit}"),
+                count=num(len(dense) - 1),
+                limit=num(MAX_HIDDEN_LAYERS),
             )
         )
     for settings in dense:
@@ -356,8 +248,10 @@ def _check_bounds(layers: list[dict[str, Any]]) -> None:
             inputs = math.prod(size for size in shape if isinstance(size, int | float))
             if inputs > N_PIXELS:
                 raise UnsafeModelFile(
-                    _("it takes {count} inputs at a time; a digit has {pixels} pixels").format(
-                        count=inputs, pixels=N_PIXELS
+                    Message(
+                        N_("it takes {count} inputs at a time; a digit has {pixels} pixels"),
+                        count=num(inputs),
+                        pixels=num(N_PIXELS),
                     )
                 )
 
@@ -391,9 +285,12 @@ def _dense_layer(settings: dict[str, Any], fan_in: int) -> _DenseLayer:
     return _DenseLayer(str(name), fan_in, units, activation, use_bias)
 
 
-def _too_many_units(name: object, units: object) -> str:
-    return _("layer {name} declares {units} units; this app trains at most {limit} a layer").format(
-        name=repr(name), units=units, limit=MAX_UNITS
+def _too_many_units(name: object, units: float) -> Message:
+    return Message(
+        N_("layer {name} declares {units} units; this app trains at most {limit} a layer"),
+        name=repr(name),
+        units=num(units),
+        limit=num(MAX_UNITS),
     )
 
 
@@ -411,15 +308,17 @@ def _open_hdf5(weights: bytes) -> h5py.File:
     return h5py.File(io.BytesIO(weights), "r", driver="fileobj", locking=False)
 
 
-def _refuse_hostile_weights(archive: zipfile.ZipFile) -> None:
-    """Raise ``UnsafeModelFile`` if the weights would be unsafe for any reader; other trouble is Keras' to report."""
+def _refuse_hostile_weights(archive: UntrustedZip) -> None:
+    """Raise if the weights would be unsafe for any reader; other trouble is Keras' to report."""
     try:
-        weights = _read_member(archive, WEIGHTS, MAX_WEIGHTS_BYTES)
+        weights = archive.read(WEIGHTS, MAX_WEIGHTS_BYTES)
         with _open_hdf5(weights) as store:
             _check_objects(store)
-    except UnsafeModelFile:
+    except UnreadableFile:  # absent: Keras' loader fails on it too, and says so
+        return
+    except (UnsafeModelFile, UntrustedFileError):
         raise
-    except Exception:  # absent or damaged: Keras' loader fails on it too, and says so
+    except Exception:  # damaged: Keras' loader fails on it too, and says so
         return
 
 
@@ -430,8 +329,9 @@ def _check_objects(store: h5py.File) -> None:
         group = pending.pop()
         if len(group) > budget:
             raise UnsafeModelFile(
-                _("the weights hold over {limit} groups and datasets (or a loop); a model's hold about 50").format(
-                    limit=MAX_HDF5_OBJECTS
+                Message(
+                    N_("the weights hold over {limit} groups and datasets (or a loop); a model's hold about 50"),
+                    limit=num(MAX_HDF5_OBJECTS),
                 )
             )
         budget -= len(group)
@@ -452,15 +352,16 @@ def _check_objects(store: h5py.File) -> None:
                     )
 
 
-def _too_big(message: str, dataset: h5py.Dataset, declared: int) -> UnsafeModelFile:
+def _too_big(msgid: str, dataset: h5py.Dataset, declared: int) -> UnsafeModelFile:
     """A refusal naming the dataset, what it declares, and the largest network the app trains."""
     return UnsafeModelFile(
-        _(message).format(
+        Message(
+            msgid,
             dataset=dataset.name,
             shape=dataset.shape,
             dtype=dataset.dtype,
-            size=_size(declared),
-            limit=_size(MAX_WEIGHTS_BYTES),
+            size=byte_size(declared),
+            limit=byte_size(MAX_WEIGHTS_BYTES),
         )
     )
 
@@ -473,11 +374,13 @@ def _hard_linked(group: h5py.Group, name: str) -> object:
         refusal = LINK_REFUSALS.get(type(link))
         if refusal is None:
             raise UnsafeModelFile(
-                _("the weights hold a {kind} at {where}; a model's weights are all inside its own file").format(
-                    kind=type(link).__name__, where=where
+                Message(
+                    N_("the weights hold a {kind} at {where}; a model's weights are all inside its own file"),
+                    kind=type(link).__name__,
+                    where=where,
                 )
             )
-        raise UnsafeModelFile(_(refusal).format(where=where))
+        raise UnsafeModelFile(Message(refusal, where=where))
     return group[name]
 
 
@@ -485,13 +388,18 @@ def _check_dataset(dataset: h5py.Dataset) -> int:
     """The bytes the dataset declares, after refusing data kept elsewhere or stored in any way but whole."""
     if dataset.is_virtual:
         raise UnsafeModelFile(
-            _("{dataset} is a virtual dataset, made of other files' data").format(dataset=dataset.name)
+            Message(N_("{dataset} is a virtual dataset, made of other files' data"), dataset=dataset.name)
         )
     if dataset.external:
         raise UnsafeModelFile(
-            _(
-                "{dataset} keeps its numbers in another file ({file}); a model's weights are all inside its own file"
-            ).format(dataset=dataset.name, file=dataset.external[0][0])
+            Message(
+                N_(
+                    "{dataset} keeps its numbers in another file ({file}); a model's weights are all inside its own "
+                    "file"
+                ),
+                dataset=dataset.name,
+                file=dataset.external[0][0],
+            )
         )
     declared = math.prod(dataset.shape or (0,)) * dataset.dtype.itemsize
     if declared > MAX_WEIGHTS_BYTES:
@@ -515,7 +423,7 @@ def _check_dataset(dataset: h5py.Dataset) -> int:
                 "weights whole, so this file was made some other way and its data is not unpacked"
             )
         )
-        raise UnsafeModelFile(_(chunked).format(dataset=dataset.name))
+        raise UnsafeModelFile(Message(chunked, dataset=dataset.name))
     return declared
 
 
@@ -545,7 +453,7 @@ def _layer_datasets(variables: h5py.Group | None, layer: _DenseLayer) -> list[h5
             raise NotPlainDense(f"layer {layer.name!r} stores its {role} as a {type(dataset).__name__}")
         if dataset.shape != shape:
             raise UnsafeModelFile(
-                _(SHAPE_REFUSALS[role]).format(name=repr(layer.name), shape=dataset.shape, expected=shape)
+                Message(SHAPE_REFUSALS[role], name=repr(layer.name), shape=dataset.shape, expected=shape)
             )
         if dataset.dtype.kind != "f" or dataset.dtype.itemsize not in (2, 4, MAX_ITEM_BYTES):
             raise NotPlainDense(
@@ -554,7 +462,7 @@ def _layer_datasets(variables: h5py.Group | None, layer: _DenseLayer) -> list[h5
     return datasets
 
 
-def _read_layer(layer: _DenseLayer, datasets: list[h5py.Dataset]) -> tuple[np.ndarray, np.ndarray, str]:
+def _read_layer(layer: _DenseLayer, datasets: list[h5py.Dataset]) -> Dense:
     """Read straight into float32 arrays of the checked shapes; one copy is shared by every session."""
     arrays = [np.empty(shape, np.float32) for shape in layer.shapes]
     for dataset, array in zip(datasets, arrays, strict=True):
@@ -563,12 +471,4 @@ def _read_layer(layer: _DenseLayer, datasets: list[h5py.Dataset]) -> tuple[np.nd
         arrays.append(np.zeros(layer.units, np.float32))
     for array in arrays:
         array.setflags(write=False)
-    return arrays[0], arrays[1], layer.activation
-
-
-def _size(count: int) -> str:
-    """Bytes for people: 2.5 KB, 1.1 GB."""
-    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
-        if count >= scale:
-            return f"{count / scale:.1f} {unit}"
-    return f"{count} bytes"
+    return Dense(arrays[0], arrays[1], ACTIVATIONS[layer.activation])

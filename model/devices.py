@@ -18,8 +18,8 @@ from typing import Any
 import keras
 
 from utils.errors import SettingsError
-from utils.i18n import _
-from utils.settings import STRATEGIES, STRATEGY_ENV, read_settings
+from utils.i18n import N_, Message
+from utils.settings import STRATEGIES, STRATEGY_ENV, one_of, read_settings
 
 
 class DefaultDevice:
@@ -33,18 +33,14 @@ class DefaultDevice:
 
 def choose_strategy(choice: str | None = None) -> Any:
     """A ``tf.distribute.Strategy`` (or ``DefaultDevice`` off TensorFlow) whose ``scope()`` the model is built in."""
-    choice = (choice or read_settings().strategy).strip().lower()
-    if choice not in STRATEGIES:
-        raise SettingsError(
-            _("{name}={value} is not allowed: use one of {choices}").format(
-                name=STRATEGY_ENV, value=repr(choice), choices=", ".join(STRATEGIES)
-            )
-        )
+    choice = one_of(STRATEGY_ENV, choice or read_settings().strategy, STRATEGIES)
     if keras.backend.backend() != "tensorflow":
         if choice == "mirrored":
             raise SettingsError(
-                _("{name}=mirrored needs the TensorFlow backend, not {backend}").format(
-                    name=STRATEGY_ENV, backend=keras.backend.backend()
+                Message(
+                    N_("{name}=mirrored needs the TensorFlow backend, not {backend}"),
+                    name=STRATEGY_ENV,
+                    backend=keras.backend.backend(),
                 )
             )
         return DefaultDevice()

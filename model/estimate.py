@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from model.config import TrainingConfig
 from model.metadata import ModelMetadata
-from utils.i18n import _, number
+from utils.i18n import N_, Message, num
 
 REFERENCE_RATE = 2.33 / (54_000 * 669_706)  # seconds per image per parameter: 2.33 s an epoch here
 START_SECONDS = 6.0  # starting the worker, loading data, compiling the first step
@@ -36,10 +36,10 @@ def training_seconds(config: TrainingConfig, images: int, history: Iterable[Mode
     return START_SECONDS + config.epochs * images * config.parameter_count * rate, measured
 
 
-def duration_text(seconds: float) -> str:
-    """'about 40 s', 'about 4 min', 'about 1.5 h': rounded the way people say it, in the reader's language."""
+def duration(seconds: float) -> Message:
+    """'about 40 s', 'about 4 min', 'about 1.5 h': rounded the way people say it."""
     if seconds < 90:
-        return _("about {seconds} s").format(seconds=max(5, round(seconds / 5) * 5))
+        return Message(N_("about {seconds} s"), seconds=num(max(5, round(seconds / 5) * 5)))
     if seconds < 90 * 60:
-        return _("about {minutes} min").format(minutes=round(seconds / 60))
-    return _("about {hours} h").format(hours=number(seconds / 3600, 1))
+        return Message(N_("about {minutes} min"), minutes=num(round(seconds / 60)))
+    return Message(N_("about {hours} h"), hours=num(seconds / 3600, 1))

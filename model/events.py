@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,24 @@ class LayerStatsEvent:
         return self.step / self.batches_per_epoch
 
 
-def layer_name(index: int, count: int) -> str:
-    """'hidden 1', 'hidden 2', ..., 'output' for the Dense layers in order."""
-    return "output" if index == count - 1 else f"hidden {index + 1}"
+@dataclass(frozen=True)
+class Layer:
+    """A Dense layer by its place, for the edge to name in the reader's words ('hidden 2', 'output')."""
+
+    number: int  # 1, 2, ... among the Dense layers, in order
+    is_output: bool = False
+
+
+def dense_layer(index: int, count: int) -> Layer:
+    """The ``index``-th (from 0) of ``count`` Dense layers: hidden ones first, the output last."""
+    return Layer(index + 1, is_output=index == count - 1)
 
 
 TrainingEvent = BatchEvent | EpochEvent | LayerStatsEvent
 Listener = Callable[[TrainingEvent], None]
+
+
+class StopFlag(Protocol):
+    """Set to end training after its current batch: a ``threading.Event``, or a ``multiprocessing`` one."""
+
+    def is_set(self) -> bool: ...

@@ -23,7 +23,6 @@ seeded) for an honest before/after score; too few drawings leave none out.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
@@ -34,7 +33,7 @@ from keras import ops
 
 from model.augment import Augment
 from model.config import OPTIMIZERS, TrainingConfig
-from model.events import Listener
+from model.events import Listener, StopFlag
 from model.inference import evaluate, predict_batch
 from model.metadata import ModelMetadata
 from model.network import steps_per_execution
@@ -42,7 +41,7 @@ from model.storage import ModelInfo, ModelStore, load_network
 from model.training import LiveMetrics
 from utils.drawings import Drawing, DrawingsError, labelled_inputs
 from utils.errors import ConfigError
-from utils.i18n import N_, Message, N_plural
+from utils.i18n import N_, Message, N_plural, num, pct, sig
 from utils.mnist import N_PIXELS, RawMnist, load_raw
 from utils.preprocess import mnist_as_trained
 
@@ -168,18 +167,12 @@ def mnist_drop_reason(before: float, after: float, limit: float = MNIST_DROP_LIM
             "(teaching with MNIST replay on usually prevents this)."
         ),
         {
-            "before": f"{before:.2%}",
-            "after": f"{after:.2%}",
-            "points": f"{drop * 100:.2f}",
-            "limit": f"{limit * 100:.1f}",
+            "before": pct(before, 2),
+            "after": pct(after, 2),
+            "points": num(drop * 100, 2),
+            "limit": num(limit * 100, 1),
         },
     )
-
-
-def mnist_drop_blocks_activation(before: float, after: float, limit: float = MNIST_DROP_LIMIT) -> str | None:
-    """``mnist_drop_reason`` in English."""
-    reason = mnist_drop_reason(before, after, limit)
-    return None if reason is None else str(reason)
 
 
 def holdout_split(labels: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -278,7 +271,7 @@ def teach_saved(
     drawings: Sequence[Drawing],
     options: TeachOptions = TeachOptions(),
     listeners: Iterable[Listener] = (),
-    stop: threading.Event | None = None,
+    stop: StopFlag | None = None,
     mnist: MnistReference | None = None,
 ) -> TeachResult:
     """Teach a copy of the saved model ``name_or_path`` (None: the active one); nothing is saved."""
@@ -292,7 +285,7 @@ def teach(
     drawings: Sequence[Drawing],
     options: TeachOptions = TeachOptions(),
     listeners: Iterable[Listener] = (),
-    stop: threading.Event | None = None,
+    stop: StopFlag | None = None,
     mnist: MnistReference | None = None,
 ) -> TeachResult:
     """Fine-tune a copy of ``parent`` (saved as ``base``) on ``drawings``; ``parent`` is left as it was.
@@ -303,7 +296,7 @@ def teach(
     """
     started = time.perf_counter()
     if not drawings:
-        raise DrawingsError("there are no drawings to learn from; correct a few answers first")
+        raise DrawingsError(Message(N_("there are no drawings to learn from; correct a few answers first")))
     preprocessing = base.metadata.preprocessing
     if mnist is None or mnist.preprocessing != preprocessing:
         mnist = mnist_reference(preprocessing, options)
@@ -330,10 +323,36 @@ def teach(
         base_model=base.name,
     )
     return TeachResult(
-        network, status, message, before.yours, after.yours, len(held), before.taught, after.taught,
-        before.mnist, after.mnist, len(mnist.test_y), time.perf_counter() - started, len(taught),
-        len(history["loss"]), metadata, history,
-    )  # fmt: skip
+        network=network,
+        status=status,
+        message=message,
+        yours_before=before.yours,
+        yours_after=after.yours,
+        held_out=len(held),
+        taught_before=before.taught,
+        taught_after=after.taught,
+        mnist_before=before.mnist,
+        mnist_after=after.mnist,
+        mnist_tested=len(mnist.test_y),
+        seconds=time.perf_counter() - started,
+        examples=len(taught),
+        epochs=len(history["loss"]),
+        metadata=metadata,
+        history=history,
+    )
+
+
+def save_taught(store: ModelStore, result: TeachResult, name: str) -> tuple[str, Message | None]:
+    """Save a taught copy; it becomes active unless MNIST suffered (then the parent stays active).
+
+    Returns the saved name and the reason it was not made active, if any.
+    """
+    info = store.save(result.network, name, result.metadata)
+    blocked = result.blocked
+    base = result.metadata.base_model
+    if blocked and base and any(known.name == base for known in store.list()):
+        store.set_active(base)  # saved for a look, but it does not answer in the parent's place
+    return info.name, blocked
 
 
 def copy_network(parent: keras.Model, last_layer_only: bool = False) -> keras.Model:
@@ -379,7 +398,7 @@ def _fit(
     mnist: MnistReference,
     options: TeachOptions,
     listeners: Iterable[Listener],
-    stop: threading.Event | None,
+    stop: StopFlag | None,
 ) -> tuple[LiveMetrics, float]:
     """Train ``network`` in place behind the distorting layer; returns the live record and the seconds."""
     batches = TeachingBatches(x, y, mnist.pool_x, mnist.pool_y, options)
@@ -405,8 +424,10 @@ def _trainer(network: keras.Model, config: TrainingConfig, options: TeachOptions
     marked = keras.Input(shape=(1,), name="marked")
     distorted = DistortMarked(seed=options.seed, name="distort_drawings")([pixels, marked])
     trainer = keras.Model([pixels, marked], network(distorted), name="teaching")
+    build_optimizer = OPTIMIZERS[config.optimizer].build
+    assert build_optimizer is not None  # every optimizer has its builder
     trainer.compile(
-        optimizer=OPTIMIZERS[config.optimizer].build(config.learning_rate * options.learning_rate_factor),
+        optimizer=build_optimizer(config.learning_rate * options.learning_rate_factor),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution(steps),
@@ -448,15 +469,15 @@ def _outcome(
                 "Teaching stopped at epoch {epoch}: the loss became {loss}, so the taught network is meaningless; "
                 "the original model is unchanged."
             ),
-            {"epoch": live.diverged_at[0] + 1, "loss": f"{live.diverged_loss:.3g}"},
+            {"epoch": num(live.diverged_at[0] + 1), "loss": sig(live.diverged_loss)},
         ))  # fmt: skip
     values = {
         "drawings": Message.counted(N_plural("{count} drawing", "{count} drawings"), examples),
         "epochs": Message.counted(N_plural("{count} epoch", "{count} epochs"), epochs),
-        "seconds": f"{seconds:.1f}",
-        "before": f"{before.mnist:.2%}",
-        "after": f"{after.mnist:.2%}",
-        "tested": f"{tested:,}",
+        "seconds": num(seconds, 1),
+        "before": pct(before.mnist, 2),
+        "after": pct(after.mnist, 2),
+        "tested": num(tested),
     }
     if tested == 10_000:
         summary = Message(N_("Taught {drawings} in {epochs}, {seconds} s; MNIST {before} -> {after}."), values)
@@ -468,7 +489,7 @@ def _outcome(
     if live.stopped_at is not None:
         return _Outcome("stopped", Message(
             N_("Stopped by request during epoch {epoch}. {summary}"),
-            {"epoch": live.stopped_at[0] + 1, "summary": summary},
+            {"epoch": num(live.stopped_at[0] + 1), "summary": summary},
         ))  # fmt: skip
     return _Outcome("completed", summary)
 

@@ -18,7 +18,8 @@ import numpy as np
 
 from model.config import TrainingConfig
 from model.events import LayerStatsEvent, Listener
-from model.explain import gradient_norms, layers_from_weights, unit_health, update_ratios
+from model.explain import gradient_norms, unit_health, update_ratios
+from model.numpy_network import DenseNetwork
 
 PROBE_SIZE = 256
 OVERHEAD = 0.02  # at most this share of the training time goes to probes between epochs
@@ -38,11 +39,11 @@ class GradientFlow(keras.callbacks.Callback):
     ) -> None:
         super().__init__()
         self.network, self.listeners = network, list(listeners)
-        self.activations = [config.activation] * config.hidden_layers + ["softmax"]
+        self.activation = config.activation  # of every hidden layer
         self.probe_x, self.probe_y = probe_x[:PROBE_SIZE], probe_y[:PROBE_SIZE]
         self.batches_per_epoch = batches_per_epoch
         self.per_epoch: list[tuple[float, ...]] = []  # before the first update, then after each epoch
-        self._previous: tuple | None = None
+        self._previous: DenseNetwork | None = None
         self._previous_step = 0
         self._cost = 0.0  # seconds the last probe took
         self._next_at = 0.0
@@ -77,12 +78,12 @@ class GradientFlow(keras.callbacks.Callback):
 
     def _probe(self, step: int, end_of_epoch: bool = False) -> LayerStatsEvent:
         started = time.perf_counter()
-        layers = layers_from_weights(self.network.get_weights(), self.activations)
-        norms = gradient_norms(layers, self.probe_x, self.probe_y)
+        snapshot = DenseNetwork.from_weights(self.network.get_weights(), self.activation)
+        norms = gradient_norms(snapshot, self.probe_x, self.probe_y)
         ratios = None
         if self._previous is not None and step > self._previous_step:
-            ratios = tuple(float(r) for r in update_ratios(self._previous, layers) / (step - self._previous_step))
-        health = unit_health(layers, self.probe_x)
+            ratios = tuple(float(r) for r in update_ratios(self._previous, snapshot) / (step - self._previous_step))
+        health = unit_health(snapshot, self.probe_x)
         event = LayerStatsEvent(
             step=step,
             batches_per_epoch=self.batches_per_epoch,
@@ -91,7 +92,7 @@ class GradientFlow(keras.callbacks.Callback):
             flat_shares=tuple(max(h.dead_share, h.saturated_share) for h in health),
             end_of_epoch=end_of_epoch,
         )
-        self._previous, self._previous_step = layers, step
+        self._previous, self._previous_step = snapshot, step
         if np.isfinite(norms).all():  # weights gone NaN: training is about to stop with a message
             self._emit(event)
         now = time.perf_counter()

@@ -11,21 +11,29 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
-from model.dense_file import DenseNetwork
+from model.numpy_network import DenseNetwork, Trace
 from utils.mnist import N_CLASSES, N_PIXELS
 from utils.preprocess import as_model_input
 
 if TYPE_CHECKING:
     import keras
 
-    Network = keras.Model | DenseNetwork
-
+Network: TypeAlias = "keras.Model | DenseNetwork"
 EVAL_CHUNK = 2048
 _compiled: weakref.WeakKeyDictionary[keras.Model, Callable] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True, eq=False)
+class Answer:
+    """The network's answer for one digit, and for a NumPy network the forward pass it came from."""
+
+    probabilities: np.ndarray  # float64, summing to 1
+    trace: Trace | None  # what every layer computed, for the inside views; None for a Keras network
 
 
 def forward(network: Network) -> Callable[[np.ndarray], np.ndarray]:
@@ -50,15 +58,24 @@ def _trace(network: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
 
     @tf.function(input_signature=[tf.TensorSpec([None, N_PIXELS], tf.float32)], autograph=False)
     def probabilities(rows: tf.Tensor) -> tf.Tensor:
-        return model_ref()(rows, training=False)
+        model = model_ref()
+        assert model is not None, "traced on a call, so while the model is alive"
+        return model(rows, training=False)
 
     return lambda rows: probabilities(rows).numpy()
 
 
+def answer(network: Network, digit: np.ndarray) -> Answer:
+    """One 28x28 digit (or 784 row) through the network, once: the prediction and the inside views share it."""
+    row = as_model_input(digit)[0]
+    kept = network.trace(row) if isinstance(network, DenseNetwork) else None
+    probabilities = (kept.probabilities if kept is not None else forward(network)(row[None])[0]).astype(np.float64)
+    return Answer(probabilities / probabilities.sum(), kept)
+
+
 def predict_probabilities(network: Network, digit: np.ndarray) -> np.ndarray:
     """The 10 class probabilities for one 28x28 digit (or 784 row), as float64 summing to 1."""
-    probabilities = forward(network)(as_model_input(digit))[0].astype(np.float64)
-    return probabilities / probabilities.sum()
+    return answer(network, digit).probabilities
 
 
 def predict_batch(network: Network, rows: np.ndarray) -> np.ndarray:

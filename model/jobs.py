@@ -1,84 +1,122 @@
-"""Training in a background thread, so a page can poll it while the user keeps clicking.
+"""Background jobs: work done in a worker process while a page polls how it goes.
 
-A job belongs to one user's session; the network trains in a worker process, is scored,
-saved and made active there, so nothing depends on the page staying open. The number
-of trainings running at once is capped (``MNIST_LAB_MAX_TRAININGS``, default 1 on a
-small CPU); later jobs wait in a first-come queue and can be cancelled while waiting.
+A job belongs to one user's session. Its work (``model.work``: train a network, teach one
+someone's drawings) runs in a worker process that saves what it made, so nothing depends on
+the page staying open. The worker sends small messages (``Progress``, ``StateChanged``, then
+``Finished`` or ``Failed``); a thread in the server applies them to the job, which the page
+reads. The number of jobs running at once is capped (``MNIST_LAB_MAX_TRAININGS``, default 1
+on a small CPU); later jobs wait in a first-come queue and can be cancelled while waiting.
 The queue is passed in: the app keeps one per server (``ui.resources.training_queue``),
-tests make their own.
+tests make their own. Workers give way to the server's threads and die with the server.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import multiprocessing
+import multiprocessing.connection
 import os
 import queue
 import sys
 import threading
 import time
 import types
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from multiprocessing.context import SpawnProcess
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event as ProcessEvent
+from typing import Any, Generic, Protocol, Self, TypeVar
 
-import numpy as np
-
-from model.analysis import Mistake, confusion_matrix, worst_mistakes
-from model.config import TrainingConfig
-from model.data import MnistSplits, app_training_data, prepared_mnist
+from model.events import StopFlag, TrainingEvent
 from model.progress import TrainingProgress
 from model.quiet import native_log_filtered
-from model.storage import ModelStore
-from utils.errors import LabError, ModelStorageError
-from utils.i18n import N_, Message
-from utils.mnist import load_raw
-
-if TYPE_CHECKING:
-    from model.finetune import TeachOptions, TeachResult
-    from utils.drawings import Drawing
+from utils.errors import LabError
+from utils.i18n import N_, Message, as_message
 
 WORKER_NICENESS = 10  # a lower CPU priority than the web server's
 ABANDONED_AFTER_S = 30.0  # a job whose browser session has been gone this long is stopped
 
 
-class JobState(StrEnum):
-    """Where a job is; the value, in English, is what the page shows (through ``_()``)."""
+class JobState(Enum):
+    """Where a job is; the words a page shows for each are the page's (``ui.job_progress``)."""
 
-    QUEUED = N_("queued")
-    STARTING = N_("starting the training process")
-    LOADING = N_("loading data")
-    RUNNING = N_("training")
-    SAVING = N_("scoring and saving")
-    FINISHED = N_("finished")
-    STOPPED = N_("stopped")
-    CANCELLED = N_("cancelled")
-    FAILED = N_("failed")
+    QUEUED = "queued"
+    STARTING = "starting"
+    LOADING = "loading"
+    RUNNING = "running"
+    SAVING = "saving"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
 
     @property
     def active(self) -> bool:
         return self not in (JobState.FINISHED, JobState.STOPPED, JobState.CANCELLED, JobState.FAILED)
 
 
+class Concluded(Protocol):
+    """What every outcome tells the job: whether the work ended early by request (what it made was kept)."""
+
+    @property
+    def stopped(self) -> bool: ...
+
+
+Outcome = TypeVar("Outcome", bound=Concluded)
+Outcome_co = TypeVar("Outcome_co", bound=Concluded, covariant=True)
+
+
 @dataclass(frozen=True)
-class JobOutcome:
-    """What the page shows once training is over; the weights themselves are in storage."""
+class Progress:
+    """Something the work did (a batch, an epoch, a look at the gradients), as it happened."""
 
-    model_name: str
-    stopped: bool  # ended early by request; the partly trained model was kept
-    message: Message  # English as str(); ``translated()`` on the page
-    seconds: float
-    epochs_completed: int
-    test_accuracy: float
-    test_loss: float
-    confusion: np.ndarray
-    mistakes: list[Mistake] = field(default_factory=list)
+    event: TrainingEvent
 
 
-class TrainingQueue:
-    """At most ``slots`` trainings at once; the rest wait in arrival order."""
+@dataclass(frozen=True)
+class StateChanged:
+    state: JobState
+
+
+@dataclass(frozen=True)
+class Finished(Generic[Outcome]):
+    """The work's last word when it ended well: its outcome (what it made is saved)."""
+
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The work's last word when it gave no outcome: why, for a page to say in the reader's language."""
+
+    message: Message
+
+
+Report = Callable[[Progress | StateChanged], None]  # how work says what it does
+JobMessage = Progress | StateChanged | Finished[Any] | Failed  # what a worker sends back
+
+
+class Work(Protocol[Outcome_co]):
+    """What a worker process runs: picklable (a module-level class), it reports as it goes and returns its outcome.
+
+    Once ``stop`` is set it ends early, keeping what it made. A ``LabError`` it raises fails the
+    job with that error's message.
+    """
+
+    def __call__(self, report: Report, stop: StopFlag) -> Outcome_co: ...
+
+
+WorkT = TypeVar("WorkT", bound=Work[Any])
+
+
+class JobFailed(LabError):
+    """Work that could give no outcome: it diverged, or what it made could not be saved."""
+
+
+class JobQueue:
+    """At most ``slots`` jobs at once; the rest wait in arrival order."""
 
     def __init__(self, slots: int = 1) -> None:
         self.slots = max(1, slots)
@@ -118,23 +156,24 @@ class TrainingQueue:
 
 @dataclass
 class Worker:
-    """A training process and its three channels: one request in, messages out, a stop flag.
+    """A worker process and its three channels: one piece of work in, messages out, a stop flag.
 
-    The process starts, imports TensorFlow and gets MNIST ready before it is asked for
-    anything, so a worker started ahead of time trains the moment a request arrives.
+    The process gets ready (``warm_up``: import TensorFlow, prepare MNIST) before it is asked
+    for anything, so a worker started ahead of time works the moment a request arrives.
     """
 
-    process: multiprocessing.Process
-    requests: multiprocessing.Queue
-    messages: multiprocessing.Queue
-    stop: threading.Event
+    process: SpawnProcess
+    requests: Queue[Work[Any] | None]
+    messages: Queue[JobMessage]
+    stop: ProcessEvent
 
     @classmethod
-    def start(cls, warm_data: bool = False) -> Worker:
+    def start(cls, warm_up: Callable[[], None] | None = None) -> Worker:
+        """``warm_up`` must be a module-level function: it is sent to the new process."""
         context = multiprocessing.get_context("spawn")  # never fork a process that may hold TensorFlow threads
         requests, messages, stop = context.Queue(), context.Queue(), context.Event()
         process = context.Process(
-            target=_worker_main, args=(requests, messages, stop, warm_data), name="trainer", daemon=True
+            target=_worker_main, args=(requests, messages, stop, warm_up), name="worker", daemon=True
         )
         with _bare_main():
             process.start()
@@ -152,77 +191,77 @@ class Worker:
 class WarmWorkers:
     """One worker kept started and warmed up, so that pressing Train trains at once, every time.
 
-    Each worker trains once and exits (its memory goes back to the system). The next one is
+    Each worker works once and exits (its memory goes back to the system). The next one is
     started as soon as one is taken, at the workers' low CPU priority, so it is ready by the
     time the user presses Train again.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, warm_up: Callable[[], None] | None = None) -> None:
+        self._warm_up = warm_up
         self._lock = threading.Lock()
-        self._ready: Worker | None = Worker.start(warm_data=True)
+        self._ready: Worker | None = Worker.start(warm_up)
 
     def take(self) -> Worker:
         with self._lock:
-            worker, self._ready = self._ready, Worker.start(warm_data=True)
+            worker, self._ready = self._ready, Worker.start(self._warm_up)
         if worker is None or not worker.process.is_alive():
-            worker = Worker.start(warm_data=True)
+            worker = Worker.start(self._warm_up)
         return worker
 
     def refill(self) -> None:
         """Make sure a ready worker exists (one that died while waiting is replaced)."""
         with self._lock:
             if self._ready is None or not self._ready.process.is_alive():
-                self._ready = Worker.start(warm_data=True)
+                self._ready = Worker.start(self._warm_up)
 
 
-class TrainingJob:
-    """One training run: wait for a slot, then train in a worker process while a thread relays its reports.
+class Job(Generic[WorkT, Outcome]):
+    """One piece of work: wait for a slot, then run it in a worker process while a thread relays its messages.
+
+    ``Job[TrainingWork, TrainingOutcome]``: the work as it was given (what a page shows about it)
+    and the outcome it returns.
 
     A separate process keeps TensorFlow's work and Python's lock away from the web server:
-    pages stay responsive and training runs at full speed. The process loads its own data
-    with ``data_source`` (a module-level function, so it can be sent to the process), saves
-    the model and makes it active; a crash or an out-of-memory kill becomes a FAILED state.
+    pages stay responsive and the work runs at full speed. A crash or an out-of-memory kill of
+    the worker becomes a FAILED state with a message.
     """
 
     def __init__(
         self,
-        config: TrainingConfig,
-        name: str,
-        store: ModelStore,
-        queue: TrainingQueue,
-        data_source: Callable[[TrainingConfig], MnistSplits] = app_training_data,
+        work: WorkT,
+        queue: JobQueue,
+        *,
+        workers: WarmWorkers | None = None,
         owner_present: Callable[[], bool] | None = None,
         abandoned_after_s: float = ABANDONED_AFTER_S,
-        workers: WarmWorkers | None = None,
     ) -> None:
-        self.config, self.name, self.store = config, name, store
-        self.data_source, self.queue, self.workers = data_source, queue, workers
+        self.work, self.queue, self.workers = work, queue, workers
         self.owner_present, self.abandoned_after_s = owner_present, abandoned_after_s
         self.abandoned = False
         self.progress = TrainingProgress()
         self.state = JobState.QUEUED
-        self.error: str | None = None  # why it failed, in English
-        self.error_message: Message | None = None  # the same, for a page to translate, when it can be
-        self.outcome: JobOutcome | TeachOutcome | None = None
+        self.outcome: Outcome | None = None
+        self.error: Message | None = None  # why it failed, for a page to say in the reader's language
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"train-{name}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="job", daemon=True)
 
-    def start(self) -> TrainingJob:
+    def start(self) -> Self:
         self._thread.start()
         if self.owner_present is not None:
-            threading.Thread(target=self._watch_owner, name=f"owner-of-{self.name}", daemon=True).start()
+            watch = threading.Thread(target=self._watch_owner, args=(self.owner_present,), daemon=True)
+            watch.start()
         return self
 
-    def _watch_owner(self, poll_s: float = 1.0) -> None:
+    def _watch_owner(self, owner_present: Callable[[], bool], poll_s: float = 1.0) -> None:
         """Stop the job (or take it out of the queue) once its browser session has gone for good.
 
-        A closed tab or a lost connection frees the training slot and the worker's memory;
-        the grace period lets a reconnecting browser keep its job. A stopped job's partly
-        trained model is saved as usual.
+        A closed tab or a lost connection frees the slot and the worker's memory; the grace
+        period lets a reconnecting browser keep its job. A stopped job's partly trained model
+        is saved as usual.
         """
         absent_since: float | None = None
         while self.state.active and not self._stop.is_set():
-            if self.owner_present():
+            if owner_present():
                 absent_since = None
             elif absent_since is None:
                 absent_since = time.monotonic()
@@ -231,10 +270,6 @@ class TrainingJob:
                 self.stop()
                 return
             time.sleep(poll_s)
-
-    def work(self) -> Callable[[multiprocessing.Queue, threading.Event], None]:
-        """What the worker process runs, given the messages queue and the stop flag (picklable)."""
-        return functools.partial(_train_and_save, self.config, self.name, self.store, self.data_source)
 
     def stop(self) -> None:
         """Ask the job to end: a waiting job is cancelled, a running one stops after its current batch."""
@@ -258,14 +293,14 @@ class TrainingJob:
         try:
             self._supervise()
         except Exception as error:  # the page must show any failure, not lose it in a thread
-            self.error, self.state = f"{type(error).__name__}: {error}", JobState.FAILED
+            self._handle(Failed(as_message(f"{type(error).__name__}: {error}")))
         finally:
             self.queue.release()
 
     def _supervise(self) -> None:
         self.state = JobState.STARTING
         worker = self.workers.take() if self.workers else Worker.start()
-        worker.requests.put(self.work())
+        worker.requests.put(self.work)
         try:
             while not self._handle(_next_message(worker.messages, worker.process)):
                 if self._stop.is_set():
@@ -275,111 +310,21 @@ class TrainingJob:
             if self.workers:
                 self.workers.refill()
 
-    def _handle(self, message: tuple[str, object] | None) -> bool:
+    def _handle(self, message: Progress | StateChanged | Finished[Outcome] | Failed | None) -> bool:
         """Apply one message from the worker; True once the job is over."""
-        if message is None:
-            return False
-        kind, payload = message
-        if kind == "event":
-            self.progress(payload)
-        elif kind == "state":
-            self.state = payload
-        elif kind == "done":
-            self.outcome = payload
-            self.state = JobState.STOPPED if payload.stopped else JobState.FINISHED
-            return True
-        elif kind == "failed":
-            self.error, self.state = str(payload), JobState.FAILED
-            self.error_message = payload if isinstance(payload, Message) else None
-            return True
+        match message:
+            case Progress(event):
+                self.progress(event)
+            case StateChanged(state):
+                self.state = state
+            case Finished(outcome):
+                self.outcome = outcome
+                self.state = JobState.STOPPED if outcome.stopped else JobState.FINISHED
+                return True
+            case Failed(reason):
+                self.error, self.state = reason, JobState.FAILED
+                return True
         return False
-
-
-@dataclass(frozen=True)
-class TeachOutcome:
-    """What the page shows after teaching: before and after, and whether the taught copy answers now."""
-
-    model_name: str
-    base: str
-    message: Message  # English as str(); ``translated()`` on the page
-    examples: int
-    held_out: int
-    yours_before: float | None
-    yours_after: float | None
-    mnist_before: float
-    mnist_after: float
-    mnist_tested: int
-    seconds: float
-    blocked: Message | None  # why the taught copy was not made active
-    stopped: bool = False
-
-
-class TeachingJob(TrainingJob):
-    """Teach a copy of ``base`` the user's drawings, in the same worker processes and queue as training."""
-
-    def __init__(
-        self,
-        base: str,
-        drawings: Sequence[Drawing],
-        options: TeachOptions,
-        name: str,
-        store: ModelStore,
-        queue: TrainingQueue,
-        **kwargs: object,
-    ) -> None:
-        config = store.get(base).metadata.config or TrainingConfig()
-        super().__init__(config, name, store, queue, **kwargs)
-        self.base, self.drawings, self.options = base, list(drawings), options
-
-    def work(self) -> Callable[[multiprocessing.Queue, threading.Event], None]:
-        return functools.partial(_teach_and_save, self.base, self.drawings, self.options, self.name, self.store)
-
-
-def save_taught(store: ModelStore, result: TeachResult, name: str) -> tuple[str, Message | None]:
-    """Save a taught copy; it becomes active unless MNIST suffered (then the parent stays active).
-
-    Returns the saved name and the reason it was not made active, if any.
-    """
-    info = store.save(result.network, name, result.metadata)
-    blocked = result.blocked
-    base = result.metadata.base_model
-    if blocked and base and any(known.name == base for known in store.list()):
-        store.set_active(base)  # saved for a look, but it does not answer in the parent's place
-    return info.name, blocked
-
-
-def _teach_and_save(
-    base: str,
-    drawings: Sequence[Drawing],
-    options: TeachOptions,
-    name: str,
-    store: ModelStore,
-    messages: multiprocessing.Queue,
-    stop: threading.Event,
-) -> None:
-    try:
-        from model.finetune import teach_saved
-
-        store.check_writable()
-        messages.put(("state", JobState.RUNNING))
-        result = teach_saved(store, base, drawings, options, [lambda event: messages.put(("event", event))], stop)
-        if result.status == "diverged":
-            messages.put(("failed", result.message))
-            return
-        messages.put(("state", JobState.SAVING))
-        saved, blocked = save_taught(store, result, store.unique_name(name))
-        messages.put(("done", TeachOutcome(
-            saved, base, result.message, result.examples, result.held_out, result.yours_before, result.yours_after,
-            result.mnist_before, result.mnist_after, result.mnist_tested, result.seconds,
-            blocked, stopped=result.status == "stopped",
-        )))  # fmt: skip
-    except LabError as error:
-        messages.put(("failed", str(error)))
-    except Exception as error:  # a bug: reported to the page instead of dying silently
-        messages.put(("failed", f"{type(error).__name__}: {error}"))
-    finally:
-        messages.close()
-        messages.join_thread()
 
 
 _MAIN_SWAP = threading.Lock()
@@ -403,7 +348,7 @@ def _bare_main() -> Iterator[None]:
                 sys.modules["__main__"] = saved
 
 
-def _next_message(messages: multiprocessing.Queue, worker: multiprocessing.Process) -> tuple[str, object] | None:
+def _next_message(messages: Queue[JobMessage], worker: SpawnProcess) -> JobMessage | None:
     """The worker's next message, None after a short wait, or a failure if it died without a word."""
     try:
         return messages.get(timeout=0.2)
@@ -417,69 +362,66 @@ def _next_message(messages: multiprocessing.Queue, worker: multiprocessing.Proce
             said = N_("The training process ended unexpectedly with exit code {code} (killed: probably out of memory).")
         else:
             said = N_("The training process ended unexpectedly with exit code {code}.")
-        return "failed", Message(said, {"code": worker.exitcode})
+        return Failed(Message(said, code=worker.exitcode))
 
 
 def _worker_main(
-    requests: multiprocessing.Queue, messages: multiprocessing.Queue, stop: threading.Event, warm_data: bool
+    requests: Queue[Work[Any] | None],
+    messages: Queue[JobMessage],
+    stop: ProcessEvent,
+    warm_up: Callable[[], None] | None,
 ) -> None:
-    """The worker process: get ready, wait for one request, then load, train, score and save."""
-    with contextlib.suppress(OSError):
-        os.nice(WORKER_NICENESS)  # people drawing come first; training takes what CPU is left
+    """The worker process: give way to the server, get ready, wait for one piece of work, do it, say how it ended."""
+    _yield_cpu()
+    _die_with_parent()
     with native_log_filtered():  # TensorFlow's start-up chatter is not for the server's terminal
-        import model.training  # noqa: F401  (TensorFlow and Keras: seconds, done before anyone waits)
-
-        if warm_data:
-            with contextlib.suppress(LabError):  # no MNIST yet: the request will say so
-                prepared_mnist(load_raw())
-        request = requests.get()
-        if request is not None:
-            request(messages, stop)
-
-
-def _train_and_save(
-    config: TrainingConfig,
-    name: str,
-    store: ModelStore,
-    data_source: Callable[[TrainingConfig], MnistSplits],
-    messages: multiprocessing.Queue,
-    stop: threading.Event,
-) -> None:
-    try:
-        from model.inference import predict_batch
-        from model.training import train
-
-        store.check_writable()  # fail now, not after minutes of training
-        messages.put(("state", JobState.LOADING))
-        data = data_source(config)
-        messages.put(("state", JobState.RUNNING))
-        result = train(config, data, [lambda event: messages.put(("event", event))], stop)
-        if result.status == "diverged":
-            messages.put(("failed", result.message))
+        if warm_up is not None:
+            warm_up()
+        work = requests.get()
+        if work is None:
             return
-        messages.put(("state", JobState.SAVING))
-        probabilities = predict_batch(result.model, data.x_test)
-        confusion = confusion_matrix(data.y_test, probabilities.argmax(axis=1))
-        mistakes = worst_mistakes(data.x_test, data.y_test, probabilities)
-        info = store.save(result.model, store.unique_name(name), result.metadata(), result.extras())  # last to fail
-        outcome = JobOutcome(
-            model_name=info.name,
-            stopped=result.status == "stopped",
-            message=result.message,
-            seconds=result.seconds,
-            epochs_completed=result.epochs_completed,
-            test_accuracy=float(result.test_accuracy),
-            test_loss=float(result.test_loss),
-            confusion=confusion,
-            mistakes=mistakes,
-        )
-        messages.put(("done", outcome))
-    except ModelStorageError as error:
-        messages.put(("failed", Message(N_("Not saved: {error}."), {"error": str(error)})))
-    except LabError as error:  # no MNIST, bad settings: the message is written for people
-        messages.put(("failed", str(error)))
-    except Exception as error:  # a bug: reported to the page instead of dying silently
-        messages.put(("failed", f"{type(error).__name__}: {error}"))
-    finally:
+        try:
+            ending: Finished[Any] | Failed = Finished(work(messages.put, stop))
+        except LabError as error:  # no MNIST, bad settings, not saved: written for people
+            ending = Failed(error.message)
+        except Exception as error:  # a bug: reported to the page instead of dying silently
+            ending = Failed(as_message(f"{type(error).__name__}: {error}"))
+        messages.put(ending)
         messages.close()
         messages.join_thread()  # flush everything before the process exits
+
+
+def _yield_cpu() -> None:
+    """Leave the web server a core of its own: a drawing's answer should not wait behind a training.
+
+    A niceness of 10 alone did not hold under load, TensorFlow running a thread on every core.
+    With more than one core, TensorFlow here uses one fewer (``TF_NUM_INTRAOP_THREADS`` and
+    ``TF_NUM_INTEROP_THREADS``, unless set already), read when it is imported, after this. Linux's
+    idle scheduling class was measured and dropped: with eight sessions drawing, a training made
+    no progress in 30 s.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if cores > 1:
+        for threads in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+            os.environ.setdefault(threads, str(cores - 1))
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
+
+
+def _die_with_parent() -> None:
+    """End this worker the moment the process that started it is gone, ``kill -9`` included; nothing is saved.
+
+    Otherwise an orphan trains on for no one, holds its memory and multiprocessing's resource
+    tracker, and at the end saves its model and makes it active. The parent holds the other end
+    of a pipe, the parent's sentinel here, which reads as closed once the parent has exited.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()

@@ -67,5 +67,6 @@ def make_optimizer(config: TrainingConfig, total_steps: int | None = None) -> ke
     lifted the reference network by 0.2-0.3 points on MNIST and on drawings
     (bench/RESULTS.md, "Drawing accuracy").
     """
-    rate = SCHEDULES[config.schedule].build(config.learning_rate, total_steps)
-    return OPTIMIZERS[config.optimizer].build(rate)
+    schedule, optimizer = SCHEDULES[config.schedule].build, OPTIMIZERS[config.optimizer].build
+    assert schedule is not None and optimizer is not None  # every schedule and optimizer has its builder
+    return optimizer(schedule(config.learning_rate, total_steps))

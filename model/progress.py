@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from model.events import BatchEvent, EpochEvent, LayerStatsEvent, TrainingEvent, layer_name
+from model.events import BatchEvent, EpochEvent, LayerStatsEvent, TrainingEvent, dense_layer
 
 SMOOTHING = 0.9  # exponential moving average weight for the per-batch training curve
 
@@ -68,7 +68,7 @@ class ProgressSnapshot:
         rows = [
             {
                 "epoch": event.epoch_position,
-                "layer": layer_name(index, len(event.gradient_norms)),
+                "layer": dense_layer(index, len(event.gradient_norms)),
                 "gradient_norm": norm,
                 "update_ratio": event.update_ratios[index] if event.update_ratios else None,
             }
@@ -84,7 +84,7 @@ class ProgressSnapshot:
         latest = self.layer_stats[-1]
         count = len(latest.gradient_norms)
         return pd.DataFrame(
-            [{"layer": layer_name(i, count), "share": share} for i, share in enumerate(latest.flat_shares)],
+            [{"layer": dense_layer(i, count), "share": share} for i, share in enumerate(latest.flat_shares)],
             columns=["layer", "share"],
         )
 

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from model.config import TrainingConfig
-from model.explain import layers_from_weights, trace
+from model.numpy_network import DenseNetwork
 
 PROJECTED_DIGITS = 1000
 
@@ -34,7 +34,7 @@ class HiddenSnapshots(keras.callbacks.Callback):
     def __init__(self, network: keras.Model, config: TrainingConfig, x: np.ndarray) -> None:
         super().__init__()
         self.network, self.x = network, np.asarray(x[:PROJECTED_DIGITS], np.float32)
-        self.activations = [config.activation] * config.hidden_layers + ["softmax"]
+        self.activation = config.activation  # of every hidden layer
         self.snapshots: list[np.ndarray] = []
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -44,8 +44,7 @@ class HiddenSnapshots(keras.callbacks.Callback):
         self._snap()
 
     def _snap(self) -> None:
-        layers = layers_from_weights(self.network.get_weights(), self.activations)
-        last_hidden = trace(layers, self.x).a[-1]
+        last_hidden = DenseNetwork.from_weights(self.network.get_weights(), self.activation).trace(self.x).hidden[-1]
         if not np.isfinite(last_hidden).all():  # weights gone NaN: training is about to stop with a message
             return
         previous = self.snapshots[-1].astype(np.float64) if self.snapshots else None

@@ -7,14 +7,15 @@ model in the list. Reading the list needs no TensorFlow; loading does.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import errno
 import logging
 import os
 import re
+import stat
 import time
 import uuid
-import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,11 +26,11 @@ import numpy as np
 
 from model.config import TrainingConfig
 from model.metadata import MetadataError, ModelMetadata, read_metadata
-from utils.errors import ModelStorageError
-from utils.files import FileTooLarge, read_capped
-from utils.i18n import _
+from utils.errors import LabError, ModelStorageError
+from utils.i18n import N_, Message, num
 from utils.mnist import N_CLASSES, N_PIXELS
 from utils.settings import read_settings
+from utils.untrusted import ArraySpec, UntrustedFileError, load_npz, read_file
 
 if TYPE_CHECKING:
     import keras
@@ -44,7 +45,8 @@ MAX_NAME_LENGTH = 64
 _ACTIVE_FILE = "active.txt"
 DRAWINGS_FOLDER = "drawings"  # sets of people's drawings, kept for teaching
 LEFTOVER_AGE_S = 3600.0  # a temporary file this old belongs to a save that was killed
-MAX_EXTRAS_BYTES = 20_000_000  # a 100-epoch projection of 1,000 digits is about 0.4 MB
+MAX_EXTRAS_BYTES = 20_000_000  # packed and unpacked: a 100-epoch projection of 1,000 digits is about 0.8 MB
+EXTRAS = {"projection": ArraySpec("f", 3), "projection_labels": ArraySpec("iu", 1)}  # what may be saved beside
 MAX_REASON_CHARS = 600  # Keras' load errors put the reason after a first line of context
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
@@ -69,7 +71,7 @@ class ModelInfo:
     path: Path
     metadata: ModelMetadata
     builtin: bool = False
-    problem: str | None = None  # known without loading the weights: damaged metadata or archive
+    problem: Message | None = None  # known without loading the weights: damaged metadata or archive
 
     @property
     def usable(self) -> bool:
@@ -85,8 +87,9 @@ def safe_name(raw: str) -> str:
     name = re.sub(r"\.{2,}", ".", name)[:MAX_NAME_LENGTH].strip(".-_")
     if not name:
         raise ModelStorageError(
-            _("model name {name} has no usable characters (use letters, digits, '.', '_', '+', '-')").format(
-                name=repr(raw)
+            Message(
+                N_("model name {name} has no usable characters (use letters, digits, '.', '_', '+', '-')"),
+                name=repr(raw),
             )
         )
     return name
@@ -119,7 +122,7 @@ class ModelStore:
         builtin = [info for info in self._scan(self.pretrained_dir, builtin=True) if info.name == DEFAULT_MODEL_NAME]
         return user + builtin
 
-    def _scan(self, folder: Path, builtin: bool) -> list[ModelInfo]:
+    def _scan(self, folder: Path, builtin: bool) -> builtins.list[ModelInfo]:
         if not folder.is_dir():
             return []
         found = []
@@ -136,8 +139,10 @@ class ModelStore:
             if info.name == name:
                 return info
         raise ModelNotFoundError(
-            _("no saved model named {name}; known: {known}").format(
-                name=repr(name), known=", ".join(i.name for i in self.list()) or _("none")
+            Message(
+                N_("no saved model named {name}; known: {known}"),
+                name=repr(name),
+                known=[i.name for i in self.list()] or Message(N_("none")),
             )
         )
 
@@ -146,8 +151,10 @@ class ModelStore:
         usable = [info for info in self.list() if info.usable]
         if not usable:
             raise ModelNotFoundError(
-                _("no usable model in {folder} and no pretrained default in {pretrained}").format(
-                    folder=self.root, pretrained=self.pretrained_dir
+                Message(
+                    N_("no usable model in {folder} and no pretrained default in {pretrained}"),
+                    folder=self.root,
+                    pretrained=self.pretrained_dir,
                 )
             )
         return usable[0]
@@ -163,8 +170,8 @@ class ModelStore:
     def _active_name(self) -> str:
         path = self.root / _ACTIVE_FILE
         try:
-            return read_capped(path, 4 * MAX_NAME_LENGTH).decode("utf-8", "replace").strip()
-        except (OSError, FileTooLarge):  # none chosen, or not a name: the latest model answers
+            return read_file(path, 4 * MAX_NAME_LENGTH).decode("utf-8", "replace").strip()
+        except UntrustedFileError:  # none chosen, or not a name (a pipe would block): the latest model answers
             return ""
 
     # -- writing -----------------------------------------------------------------
@@ -174,13 +181,16 @@ class ModelStore:
         name = safe_name(name)
         if name == DEFAULT_MODEL_NAME and not self._root_is_pretrained:
             raise ModelExistsError(
-                _("{name} is reserved for the pretrained model; choose another name").format(
-                    name=repr(DEFAULT_MODEL_NAME)
+                Message(
+                    N_("{name} is reserved for the pretrained model; choose another name"),
+                    name=repr(DEFAULT_MODEL_NAME),
                 )
             )
         if (self.root / f"{name}.json").exists() or (self.root / f"{name}.keras").exists():
             raise ModelExistsError(
-                _("a model named {name} already exists; choose another name or delete it first").format(name=repr(name))
+                Message(
+                    N_("a model named {name} already exists; choose another name or delete it first"), name=repr(name)
+                )
             )
         return name
 
@@ -193,7 +203,7 @@ class ModelStore:
             probe.unlink()
         except OSError as error:
             raise ModelStorageError(
-                _("models cannot be saved in {folder}: {reason}").format(folder=self.root, reason=_reason(error))
+                Message(N_("models cannot be saved in {folder}: {reason}"), folder=self.root, reason=_reason(error))
             ) from error
 
     def save(
@@ -213,7 +223,7 @@ class ModelStore:
             _atomic_write(model_path, network.save)
             try:
                 if extras:
-                    _atomic_write(extras_path, lambda tmp: np.savez_compressed(tmp, **extras))
+                    _atomic_write(extras_path, lambda tmp: np.savez_compressed(tmp, allow_pickle=False, **extras))
                 _atomic_write(meta_path, lambda tmp: Path(tmp).write_text(metadata.to_json(), "utf-8"))
             except BaseException:
                 model_path.unlink(missing_ok=True)  # no model without its metadata, no name left taken
@@ -221,17 +231,20 @@ class ModelStore:
                 raise
         except OSError as error:
             raise ModelStorageError(
-                _("could not save model {name} in {folder}: {reason}; the models saved before are untouched").format(
-                    name=repr(name), folder=self.root, reason=_reason(error)
+                Message(
+                    N_("could not save model {name} in {folder}: {reason}; the models saved before are untouched"),
+                    name=repr(name),
+                    folder=self.root,
+                    reason=_reason(error),
                 )
             ) from error
         self._clear_active()
         return ModelInfo(name, model_path, metadata, self._root_is_pretrained)
 
-    def remove_leftovers(self, older_than_s: float = LEFTOVER_AGE_S) -> list[Path]:
+    def remove_leftovers(self, folder: Path | None = None, older_than_s: float = LEFTOVER_AGE_S) -> builtins.list[Path]:
         """Delete temporary files of saves that were killed midway (never those of a save in progress)."""
         now, removed = time.time(), []
-        for path in self.root.glob(".*.tmp*"):
+        for path in (folder or self.root).glob(".*.tmp*"):
             with contextlib.suppress(OSError):
                 if now - path.stat().st_mtime > older_than_s:
                     path.unlink()
@@ -246,28 +259,31 @@ class ModelStore:
         return self.unique_name(f"{config.short_name}-{datetime.now():%m%d-%H%M}")
 
     def unique_name(self, base: str) -> str:
-        """``base``, or ``base-2``, ``base-3``... whichever is free."""
-        base = safe_name(base)
-        taken = {info.name for info in self.list()} | {path.stem for path in self.root.glob("*.keras")}
-        candidate, counter = base, 2
-        while candidate in taken:
-            candidate, counter = f"{base}-{counter}", counter + 1
-        return candidate
+        """``base``, or ``base-2``, ``base-3``... whichever may be saved, shortened so the number fits the limit."""
+        base, counter = safe_name(base), 1
+        while True:
+            suffix = f"-{counter}" if counter > 1 else ""
+            with contextlib.suppress(ModelExistsError):
+                return self.check_new_name(base[: MAX_NAME_LENGTH - len(suffix)] + suffix)
+            counter += 1
 
     def set_active(self, name: str) -> None:
         """Make ``name`` the model that answers; ModelStorageError says why not (damaged, read-only...)."""
         info = self.get(name)
         if not info.usable:
             raise ModelStorageError(
-                _("{name} cannot be made active: {problem}").format(name=repr(name), problem=info.problem)
+                Message(N_("{name} cannot be made active: {problem}"), name=repr(name), problem=info.problem)
             )
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             _atomic_write(self.root / _ACTIVE_FILE, lambda tmp: Path(tmp).write_text(name, encoding="utf-8"))
         except OSError as error:
             raise ModelStorageError(
-                _("could not make {name} active in {folder}: {reason}").format(
-                    name=repr(name), folder=self.root, reason=_reason(error)
+                Message(
+                    N_("could not make {name} active in {folder}: {reason}"),
+                    name=repr(name),
+                    folder=self.root,
+                    reason=_reason(error),
                 )
             ) from error
 
@@ -279,15 +295,20 @@ class ModelStore:
         """Remove a user model (metadata first, so it leaves the list before its file goes)."""
         info = self.get(name)
         if info.builtin:
-            raise ModelStorageError(_("{name} is the pretrained default and cannot be deleted").format(name=repr(name)))
+            raise ModelStorageError(
+                Message(N_("{name} is the pretrained default and cannot be deleted"), name=repr(name))
+            )
         try:
             info.path.with_suffix(".json").unlink(missing_ok=True)
             info.path.unlink(missing_ok=True)
             info.path.with_suffix(".npz").unlink(missing_ok=True)
         except OSError as error:
             raise ModelStorageError(
-                _("could not delete {name} from {folder}: {reason}").format(
-                    name=repr(name), folder=self.root, reason=_reason(error)
+                Message(
+                    N_("could not delete {name} from {folder}: {reason}"),
+                    name=repr(name),
+                    folder=self.root,
+                    reason=_reason(error),
                 )
             ) from error
 
@@ -297,21 +318,37 @@ class ModelStore:
     def drawings_dir(self) -> Path:
         return self.root / DRAWINGS_FOLDER
 
-    def drawing_sets(self) -> list[str]:
-        """Names of the saved sets of someone's drawings, newest first."""
-        files = sorted(self.drawings_dir.glob("*.zip"), key=lambda path: path.stat().st_mtime, reverse=True)
-        return [path.stem for path in files if not path.name.startswith(".")]
+    def drawing_sets(self) -> builtins.list[str]:
+        """Names of the saved sets of someone's drawings that can be loaded, newest first.
+
+        Only regular files named as ``safe_name`` leaves them: not a save in progress (hidden),
+        a dangling link, a pipe, or a hand-copied ``my set.zip`` that no name leads to.
+        """
+        found = []
+        for path in self.drawings_dir.glob("*.zip"):
+            with contextlib.suppress(OSError, ModelStorageError):  # gone meanwhile, a dangling link, no usable name
+                status = path.stat()
+                if stat.S_ISREG(status.st_mode) and safe_name(path.stem) == path.stem:
+                    found.append((status.st_mtime, path.stem))
+        return [name for _time, name in sorted(found, reverse=True)]
 
     def save_drawing_set(self, name: str, data: bytes) -> str:
-        """Keep a zip of drawings (``utils.drawings.drawings_to_zip``) under ``name``, replacing a set of that name."""
+        """Keep a zip of drawings (``utils.drawings.drawings_to_zip``) under a new ``name``; never replaces a set."""
         name = safe_name(name)
         try:
             self.drawings_dir.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.drawings_dir / f"{name}.zip", lambda tmp: Path(tmp).write_bytes(data))
+            self.remove_leftovers(self.drawings_dir)
+            _atomic_write(self.drawings_dir / f"{name}.zip", lambda tmp: Path(tmp).write_bytes(data), replace=False)
+        except FileExistsError as error:
+            raise ModelExistsError(
+                Message(N_("a set of drawings named {name} already exists; choose another name"), name=repr(name))
+            ) from error
         except OSError as error:
             raise ModelStorageError(
-                _("could not save the drawings in {folder}: {reason}").format(
-                    folder=self.drawings_dir, reason=_reason(error)
+                Message(
+                    N_("could not save the drawings in {folder}: {reason}"),
+                    folder=self.drawings_dir,
+                    reason=_reason(error),
                 )
             ) from error
         return name
@@ -319,31 +356,28 @@ class ModelStore:
     def drawing_set(self, name: str, max_bytes: int) -> bytes:
         path = self.drawings_dir / f"{safe_name(name)}.zip"
         try:
-            return read_capped(path, max_bytes)
-        except OSError as error:
+            return read_file(path, max_bytes, path.name)
+        except UntrustedFileError as error:
             raise ModelStorageError(
-                _("no saved drawings named {name} ({reason})").format(name=repr(name), reason=error.strerror or error)
-            ) from error
-        except FileTooLarge as error:
-            raise ModelStorageError(
-                _("the saved drawings {name} are larger than {size} MB").format(
-                    name=repr(name), size=max_bytes // 2**20
-                )
+                Message(N_("the saved drawings {name} cannot be loaded: {reason}"), name=repr(name), reason=error)
             ) from error
 
     # -- loading -----------------------------------------------------------------
 
     def extras(self, info: ModelInfo) -> dict[str, np.ndarray]:
-        """The arrays saved beside a model (its per-epoch projection), or {} when there are none or they are damaged."""
+        """The per-epoch projection saved beside a model ({} when there is none); ModelStorageError says why
+        it cannot be used. The model itself is fine either way."""
         path = info.path.with_suffix(".npz")
-        try:
-            if not path.is_file() or path.stat().st_size > MAX_EXTRAS_BYTES:
-                return {}
-            with np.load(path, allow_pickle=False) as archive:
-                return {key: archive[key] for key in archive.files}
-        except Exception as error:  # zip, zlib and format errors: the model itself is still fine
-            _LOGGER.warning("%s: extras unreadable (%s)", path, error)
+        if not os.path.lexists(path):
             return {}
+        try:
+            arrays = load_npz(path, EXTRAS, MAX_EXTRAS_BYTES, path.name)
+            _check_projection(arrays["projection"], arrays["projection_labels"])
+        except LabError as error:
+            raise ModelStorageError(
+                Message(N_("the projection saved with {name} cannot be shown: {reason}"), name=info.name, reason=error)
+            ) from error
+        return arrays
 
     def resolve(self, name_or_path: str | None) -> ModelInfo:
         """The model a user means: None is the active model; a saved model's name is that model;
@@ -362,8 +396,10 @@ class ModelStore:
             return self.get(name_or_path)  # not a name, not a .keras path: the error lists the names
         if not candidate.is_file():
             raise ModelNotFoundError(
-                _("no saved model named {name} and no model file at {path}").format(
-                    name=repr(name_or_path), path=candidate
+                Message(
+                    N_("no saved model named {name} and no model file at {path}"),
+                    name=repr(name_or_path),
+                    path=candidate,
                 )
             )
         return _info(candidate.stem, candidate, builtin=False)
@@ -406,7 +442,7 @@ def _checked_read(path: str | os.PathLike, label: str) -> DenseNetwork:
         return read_dense_network(path)
     except UnsafeModelFile as error:
         raise ModelLoadError(
-            _("model {name} ({path}) is refused: {reason}").format(name=repr(label), path=path, reason=error)
+            Message(N_("model {name} ({path}) is refused: {reason}"), name=repr(label), path=path, reason=error)
         ) from error
 
 
@@ -419,15 +455,16 @@ def _keras_load(path: str | os.PathLike, label: str) -> keras.Model:
     except Exception as error:  # Keras raises many types for corrupt, foreign or unsafe files
         reason = " ".join(str(error).split())[:MAX_REASON_CHARS] or type(error).__name__
         raise ModelLoadError(
-            _("cannot load model {name} from {path}: {reason}").format(name=repr(label), path=path, reason=reason)
+            Message(N_("cannot load model {name} from {path}: {reason}"), name=repr(label), path=path, reason=reason)
         ) from error
     input_shape, output_shape = tuple(network.input_shape), tuple(network.output_shape)
     if input_shape[1:] != (N_PIXELS,) or output_shape[1:] != (N_CLASSES,):
         raise ModelLoadError(
-            _(
-                "model {name} ({path}) takes {inputs} and gives {outputs}; "
-                "an MNIST network takes {mnist_inputs} and gives {mnist_outputs}"
-            ).format(
+            Message(
+                N_(
+                    "model {name} ({path}) takes {inputs} and gives {outputs}; "
+                    "an MNIST network takes {mnist_inputs} and gives {mnist_outputs}"
+                ),
                 name=repr(label),
                 path=path,
                 inputs=input_shape[1:],
@@ -439,13 +476,28 @@ def _keras_load(path: str | os.PathLike, label: str) -> keras.Model:
     return network
 
 
-def _reason(error: OSError) -> str:
+def _reason(error: OSError) -> Message | str:
     """An OSError for people: 'the disk is full', 'the folder is read-only', or its own words."""
     if error.errno == errno.ENOSPC:
-        return _("the disk is full")
+        return Message(N_("the disk is full"))
     if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return _("the folder is read-only")
+        return Message(N_("the folder is read-only"))
     return error.strerror or str(error)
+
+
+def _check_projection(projection: np.ndarray, labels: np.ndarray) -> None:
+    """(snapshots, digits, 2) finite points for at least one snapshot, and a digit label for each point."""
+    snapshots, digits, sides = projection.shape
+    if snapshots < 1 or digits < 1 or sides != 2:
+        raise ModelStorageError(
+            Message(N_("its points have shape {shape}, not (epochs + 1, digits, 2)"), shape=str(projection.shape))
+        )
+    if labels.shape != (digits,):
+        raise ModelStorageError(
+            Message(N_("it has {labels} labels for {digits} digits"), labels=num(len(labels)), digits=num(digits))
+        )
+    if not np.isfinite(projection).all() or labels.min() < 0 or labels.max() >= N_CLASSES:
+        raise ModelStorageError(Message(N_("it holds points that are not numbers or labels that are not digits 0-9")))
 
 
 def _info(name: str, model_path: Path, builtin: bool) -> ModelInfo:
@@ -454,34 +506,36 @@ def _info(name: str, model_path: Path, builtin: bool) -> ModelInfo:
     try:
         metadata = read_metadata(meta_path) if meta_path.is_file() else ModelMetadata(name=name)
     except MetadataError as error:
-        return ModelInfo(name, model_path, ModelMetadata(name=name), builtin, str(error))
+        return ModelInfo(name, model_path, ModelMetadata(name=name), builtin, error.message)
     return ModelInfo(name, model_path, metadata, builtin, _archive_problem(model_path))
 
 
-def _archive_problem(path: Path) -> str | None:
-    """A cheap look inside the .keras zip (no TensorFlow): is it an archive with a model config?"""
+def _archive_problem(path: Path) -> Message | None:
+    """A cheap look inside the .keras zip (no TensorFlow, no weights read): a safe archive with a model's files?"""
+    from model.dense_file import CONFIG, WEIGHTS, open_archive
+
     try:
-        with zipfile.ZipFile(path) as archive:
-            missing = {"config.json", "model.weights.h5"} - set(archive.namelist())
-            if len(missing) == 2:  # both files
-                first, second = sorted(missing)
-                return _("model file damaged: no {first} or {second} inside").format(first=first, second=second)
-            if missing:
-                return _("model file damaged: no {file} inside").format(file=missing.pop())
-    except (OSError, zipfile.BadZipFile) as error:
-        return _("model file damaged: {reason}").format(reason=error)
+        with open_archive(path) as archive:
+            missing = sorted({CONFIG, WEIGHTS} - set(archive.names()))
+    except LabError as error:
+        return Message(N_("model file damaged: {reason}"), reason=error)
+    if len(missing) == 2:
+        return Message(N_("model file damaged: no {first} or {second} inside"), first=missing[0], second=missing[1])
+    if missing:
+        return Message(N_("model file damaged: no {file} inside"), file=missing[0])
     return None
 
 
-def _atomic_write(target: Path, write: Callable[[str], Any]) -> None:
-    """Write through ``write(temp_path)`` next to ``target``, fsync, then rename over it."""
+def _atomic_write(target: Path, write: Callable[[str], Any], replace: bool = True) -> None:
+    """Write through ``write(temp_path)`` next to ``target``, fsync, then rename over it; or, with
+    ``replace=False``, link it in only if ``target`` does not exist (FileExistsError otherwise)."""
     suffix = "".join(target.suffixes) or ".tmp"
     temp = target.parent / f".{target.stem}.{uuid.uuid4().hex}.tmp{suffix}"
     try:
         write(str(temp))
         with open(temp, "rb") as handle:
             os.fsync(handle.fileno())
-        os.replace(temp, target)
+        (os.replace if replace else os.link)(temp, target)
     finally:
         temp.unlink(missing_ok=True)
     _fsync_dir(target.parent)

@@ -15,14 +15,14 @@ import numpy as np
 from model.config import TrainingConfig
 from model.data import MnistSplits
 from model.devices import choose_strategy
-from model.events import BatchEvent, EpochEvent, Listener, TrainingEvent
-from model.explain import layers_from_weights, trace
+from model.events import BatchEvent, EpochEvent, Listener, StopFlag, TrainingEvent
 from model.gradient_flow import PROBE_SIZE, GradientFlow
 from model.inference import evaluate
 from model.metadata import ModelMetadata
 from model.network import build_network, build_trainer
+from model.numpy_network import DenseNetwork
 from model.projection import PROJECTED_DIGITS, HiddenSnapshots
-from utils.i18n import N_, Message, N_plural
+from utils.i18n import N_, Message, N_plural, num, sig
 
 Status = Literal["completed", "stopped", "diverged"]
 EXPLODED_LOSS = 1e3  # a random guess scores ln(10) = 2.3; a loss this large means the weights blew up
@@ -38,7 +38,7 @@ class LiveMetrics(keras.callbacks.Callback):
     def __init__(
         self,
         listeners: Iterable[Listener] = (),
-        stop: threading.Event | None = None,
+        stop: StopFlag | None = None,
         batch_size: int | None = None,
         samples: int | None = None,
     ) -> None:
@@ -125,7 +125,7 @@ class TrainingResult:
 
     def extras(self) -> dict[str, np.ndarray]:
         """Arrays stored beside the model (``ModelStore.save``): too big for the metadata's JSON."""
-        if self.projection is None or not len(self.projection):
+        if self.projection is None or self.projection_labels is None or not len(self.projection):
             return {}
         return {"projection": self.projection, "projection_labels": self.projection_labels}
 
@@ -152,9 +152,8 @@ def starting_point(
 ) -> BatchEvent:
     """The untrained network's loss and accuracy on a few training digits: the curves' first point,
     on screen as soon as training starts, before the first (compiled) training step has run."""
-    activations = [config.activation] * config.hidden_layers + ["softmax"]
     probe_x, probe_y = data.x_train[:PROBE_SIZE], data.y_train[:PROBE_SIZE]
-    probabilities = trace(layers_from_weights(network.get_weights(), activations), probe_x).probabilities
+    probabilities = DenseNetwork.from_weights(network.get_weights(), config.activation)(probe_x)
     picked = np.clip(probabilities[np.arange(len(probe_y)), probe_y], 1e-7, 1.0)
     accuracy = float(np.mean(probabilities.argmax(axis=1) == probe_y))
     return BatchEvent(0, -1, batches_per_epoch, config.epochs, float(-np.log(picked).mean()), accuracy)
@@ -164,7 +163,7 @@ def train(
     config: TrainingConfig,
     data: MnistSplits,
     listeners: Iterable[Listener] = (),
-    stop: threading.Event | None = None,
+    stop: StopFlag | None = None,
     look_inside: bool = True,
 ) -> TrainingResult:
     """Train a fresh network on ``data``; score it on the test set unless it diverged.
@@ -208,42 +207,45 @@ def train(
     )
     seconds = time.perf_counter() - started
     completed = len(live.history["loss"])
+    status, message = _ending(live, config, completed, seconds)
     result = TrainingResult(
-        network, config, "completed", "", seconds, completed, live.history, preprocessing=data.preprocessing,
+        network, config, status, message, seconds, completed, live.history, preprocessing=data.preprocessing,
         gradient_norms=flow.per_epoch,
         training_images=len(data.x_train),
         projection=snapshots.stacked,
         projection_labels=data.y_test[:PROJECTED_DIGITS].astype(np.uint8),
     )  # fmt: skip
+    if status == "diverged":  # the weights mean nothing: no test score
+        return result
+    if len(data.x_test):
+        result.test_accuracy, result.test_loss = evaluate(network, data.x_test, data.y_test)
+    return result
+
+
+def _ending(live: LiveMetrics, config: TrainingConfig, completed: int, seconds: float) -> tuple[Status, Message]:
+    """How the training ended, for people: diverged (where, and what to change), stopped, or completed."""
     if live.diverged_at is not None:
         epoch, batch = live.diverged_at
-        result.status = "diverged"
         if math.isnan(live.diverged_loss):
             what = Message(N_("became NaN (not a number)"))
         else:
-            what = Message(N_("exploded to {loss}"), {"loss": f"{live.diverged_loss:.3g}"})
-        result.message = Message(
+            what = Message(N_("exploded to {loss}"), loss=sig(live.diverged_loss))
+        return "diverged", Message(
             N_(
                 "Training stopped at epoch {epoch}, batch {batch}: the loss {what}, so the weights are no longer "
                 "meaningful. The learning rate ({rate}) is probably too high for this optimizer; try one ten "
                 "times smaller."
             ),
-            {"epoch": epoch + 1, "batch": batch + 1, "what": what, "rate": f"{config.learning_rate:g}"},
+            {"epoch": num(epoch + 1), "batch": num(batch + 1), "what": what, "rate": sig(config.learning_rate, 6)},
         )
-        return result
     if live.stopped_at is not None:
         epoch, batch = live.stopped_at
-        result.status = "stopped"
-        result.message = Message(
+        return "stopped", Message(
             N_("Stopped by request during epoch {epoch} (after batch {batch}); the partly trained model was kept."),
-            {"epoch": epoch + 1, "batch": batch + 1},
+            {"epoch": num(epoch + 1), "batch": num(batch + 1)},
         )
-    else:
-        result.message = Message.counted(
-            N_plural("Trained {count} epoch in {seconds} s.", "Trained {count} epochs in {seconds} s."),
-            completed,
-            seconds=f"{seconds:.1f}",
-        )
-    if len(data.x_test):
-        result.test_accuracy, result.test_loss = evaluate(network, data.x_test, data.y_test)
-    return result
+    return "completed", Message.counted(
+        N_plural("Trained {count} epoch in {seconds} s.", "Trained {count} epochs in {seconds} s."),
+        completed,
+        seconds=num(seconds, 1),
+    )

@@ -4,10 +4,11 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from model.inference import predict_probabilities
+from model.inference import Answer, answer
 from ui.charts import probability_bars
 from ui.drawings import feedback_ui
 from ui.inside import inside_network_ui
+from ui.language import _, percent, say
 from ui.resources import model_store
 from ui.shell import ensure_app_navigation
 from ui.visual import displayable, pixel_grid
@@ -15,7 +16,6 @@ from ui.widgets import model_picker_ui
 from utils.canvas_checks import canvas_problem
 from utils.canvas_render import render_strokes
 from utils.errors import LabError
-from utils.i18n import _, percent
 from utils.image_io import MAX_IMAGE_PIXELS, decode_image
 from utils.preprocess import preprocess_digit, recipe_for
 
@@ -31,8 +31,10 @@ info, network = model_picker_ui(model_store())
 recipe = recipe_for(info.metadata.preprocessing)
 
 
-def show_prediction(image: np.ndarray | None, empty_prompt: str, key: str) -> np.ndarray | None:
-    """Prediction metric, probability bars and the 28x28 input (returned), or a prompt when there is no ink.
+def show_prediction(image: np.ndarray | None, empty_prompt: str, key: str) -> Answer | None:
+    """Prediction metric, probability bars and the 28x28 input, or a prompt when there is no ink.
+
+    Returns the answer, with the forward pass it came from, so the inside views need no second pass.
 
     The canvas' metric sits in a container keyed ``prediction`` (CSS class ``st-key-prediction``),
     so tests find it in any language; the upload's in ``prediction_upload``.
@@ -40,12 +42,13 @@ def show_prediction(image: np.ndarray | None, empty_prompt: str, key: str) -> np
     try:
         digit = preprocess_digit(image, info.metadata.preprocessing) if image is not None else None
     except LabError as error:  # e.g. pixels that are not numbers
-        st.error(_("This picture cannot be read: {error}").format(error=error))
+        st.error(_("This picture cannot be read: {error}").format(error=say(error)))
         return None
-    if digit is None:
+    if image is None or digit is None:
         st.info(empty_prompt)
         return None
-    probabilities = predict_probabilities(network, digit)
+    answered = answer(network, digit)
+    probabilities = answered.probabilities
     best = int(probabilities.argmax())
     with st.container(key="prediction" if key == "canvas" else f"prediction_{key}"):
         st.metric(
@@ -68,8 +71,8 @@ def show_prediction(image: np.ndarray | None, empty_prompt: str, key: str) -> np
     feedback_ui(image, best, info, key)
     st.altair_chart(probability_bars(probabilities), width="stretch")
     st.image(pixel_grid(digit, scale=6), caption=_("What the network sees: 28x28 = 784 inputs"), width=168)
-    st.caption(_("Your drawing, {steps}.").format(steps=", ".join(recipe.steps())))
-    return digit
+    st.caption(_("Your drawing, {steps}.").format(steps=", ".join(say(step) for step in recipe.steps())))
+    return answered
 
 
 def restart_canvas(strokes: list[dict]) -> None:
@@ -109,17 +112,17 @@ def drawing_area() -> None:
             restart_canvas([])
         st.slider(_("Stroke width"), 6, 40, 20, key="stroke_width", persist_state="session")
         st.caption(_("Draw one digit, large and centred or not: the network's input is made the way MNIST's was."))
-    digit = None
+    answered = None
     with answer_col:
         problem = canvas_problem(image) if image is not None else None
         if problem is not None:
-            st.warning(problem.message, icon=":material/draw:")
+            st.warning(say(problem.message), icon=":material/draw:")
         if problem is None or not problem.blocks_prediction:
-            digit = show_prediction(
+            answered = show_prediction(
                 image, _("Draw a digit (0-9) in the black box and the network will guess it."), "canvas"
             )
-    if digit is not None:
-        inside_network_ui(network, digit)
+    if answered is not None:
+        inside_network_ui(network, answered.trace)
 
 
 drawing_area()
@@ -137,7 +140,7 @@ if upload is not None:
     except LabError as error:
         st.error(
             _("{error}. Try a PNG or JPG of at most {megapixels} megapixels.").format(
-                error=error, megapixels=MAX_IMAGE_PIXELS // 1_000_000
+                error=say(error), megapixels=MAX_IMAGE_PIXELS // 1_000_000
             )
         )
     else:

@@ -5,15 +5,19 @@ Never imports TensorFlow itself: teaching runs in a worker process.
 
 import streamlit as st
 
-from model.jobs import JobState, TeachingJob
+from model.events import BatchEvent
+from model.storage import ModelInfo
+from model.work import TeachingJob, TeachingWork, TeachOutcome
 from ui.charts import before_after_bars
-from ui.drawings import my_drawings
+from ui.drawings import keep_all, my_drawings
+from ui.job_progress import job_progress_ui
+from ui.language import _, ngettext, number, say
 from ui.resources import model_store, training_queue, training_workers
 from ui.shell import ensure_app_navigation, session_connected
 from ui.visual import thumbnail
 from utils.drawings import MAX_ZIP_BYTES, count_by_digit, drawings_from_zip, drawings_to_zip
 from utils.errors import LabError
-from utils.i18n import _, ngettext, number, say
+from utils.i18n import N_, Message
 from utils.preprocess import PREPROCESSING_VERSION as PREPROCESSING
 from utils.settings import read_settings
 
@@ -23,16 +27,16 @@ MIN_TO_TEACH = 5  # fewer drawings than this teach nothing measurable
 SUGGESTED = 3  # drawings of each digit the network gets wrong
 TAUGHT_SUFFIX = "+mine"  # a taught copy's default name: the parent's plus this (names are not translated)
 GALLERY_COLUMNS = 8
-POLL_SECONDS = 0.75
 
 
-def added_notice(count: int, source: str, problems: list[str]) -> str:
+def added_notice(count: int, source: str, problems: list[Message]) -> str:
     """What an upload or a loaded set added, and the first few files it skipped."""
     notice = ngettext("Added {count} drawing from {source}.", "Added {count} drawings from {source}.", count).format(
-        count=count, source=source
+        count=count, source=say(source)
     )
     if problems:
-        notice += " " + _("Skipped {count}: {problems}").format(count=len(problems), problems="; ".join(problems[:3]))
+        skipped = "; ".join(map(say, problems[:3]))
+        notice += " " + _("Skipped {count}: {problems}").format(count=len(problems), problems=skipped)
     return notice
 
 
@@ -79,14 +83,14 @@ with st.expander(_("Save, load, download or upload drawings"), expanded=not draw
             try:
                 saved = store.save_drawing_set(set_name, drawings_to_zip(drawings))
             except LabError as error:
-                st.error(str(error))
+                st.error(say(error))
             else:
                 st.success(
                     ngettext(
                         "Saved {count} drawing as **{name}** in {folder}.",
                         "Saved {count} drawings as **{name}** in {folder}.",
                         len(drawings),
-                    ).format(count=len(drawings), name=saved, folder=store.drawings_dir)
+                    ).format(count=len(drawings), name=say(saved), folder=say(store.drawings_dir))
                 )
     with load_col:
         sets = store.drawing_sets()
@@ -97,18 +101,23 @@ with st.expander(_("Save, load, download or upload drawings"), expanded=not draw
             placeholder=_("none saved yet") if not sets else _("pick one"),
             key="saved_set",
         )
-        if st.button(
-            _("Add this set to my drawings"),
-            disabled=chosen_set is None,
-            icon=":material/folder_open:",
-            key="add_saved_set",
+        if (
+            st.button(
+                _("Add this set to my drawings"),
+                disabled=chosen_set is None,
+                icon=":material/folder_open:",
+                key="add_saved_set",
+            )
+            and chosen_set is not None
         ):
             try:
-                loaded, problems = drawings_from_zip(store.drawing_set(chosen_set, MAX_ZIP_BYTES), PREPROCESSING)
+                loaded, problems = drawings_from_zip(
+                    store.drawing_set(chosen_set, MAX_ZIP_BYTES), PREPROCESSING, chosen_set
+                )
             except LabError as error:
-                st.error(str(error))
+                st.error(say(error))
             else:
-                drawings.extend(loaded)
+                loaded = keep_all(loaded, problems)
                 st.session_state["mine_notice"] = added_notice(len(loaded), chosen_set, problems)
                 st.rerun()
     st.download_button(
@@ -119,11 +128,11 @@ with st.expander(_("Save, load, download or upload drawings"), expanded=not draw
     if upload is not None and st.session_state.get("mine_uploaded") != upload.file_id:
         st.session_state["mine_uploaded"] = upload.file_id
         try:
-            loaded, problems = drawings_from_zip(upload.getvalue(), PREPROCESSING)
+            loaded, problems = drawings_from_zip(upload.getvalue(), PREPROCESSING, upload.name)
         except LabError as error:
-            st.error(_("{file}: {error}").format(file=upload.name, error=error))
+            st.error(say(error))
         else:
-            drawings.extend(loaded)
+            loaded = keep_all(loaded, problems)
             st.session_state["mine_notice"] = added_notice(len(loaded), upload.name, problems)
             st.rerun()
     sure = st.checkbox(_("Yes, forget all my drawings in this session"), key="mine_clear_sure")
@@ -134,121 +143,100 @@ if notice := st.session_state.pop("mine_notice", None):
     st.info(notice)
 
 
-st.header(_("Teach the network"))
-job: TeachingJob | None = st.session_state.get("teaching_job")
-busy = job is not None and job.state.active
-try:
-    base = store.active()
-except LabError as error:
-    st.error(_("There is no model to teach: {error}").format(error=error))
-    st.stop()
-left = max(0, MIN_TO_TEACH - len(drawings))
-st.markdown(
-    _(
-        "Fine-tunes a **copy** of the active model, **{name}**, on your drawings mixed with MNIST digits it "
-        "already knows (so it does not forget them), then saves the copy as a new model; the original is never "
-        "changed. About 15 % of your drawings are kept out of the teaching to show honestly whether it learned "
-        "your style."
-    ).format(name=base.name)
-)
-if left:
-    st.info(
-        ngettext(
-            "Keep {count} more drawing to teach; {suggested} of each digit it gets wrong help most.",
-            "Keep {count} more drawings to teach; {suggested} of each digit it gets wrong help most.",
-            left,
-        ).format(count=left, suggested=SUGGESTED)
+def teaching_text(latest: BatchEvent, state: str) -> str:
+    return _("Teaching: epoch {epoch}/{epochs} · {state}").format(
+        epoch=latest.epoch + 1, epochs=latest.epochs, state=state
     )
-replay = st.toggle(
-    _("Keep MNIST in the lesson (replay)"), True, key="teach_replay",
-    help=_("Off: teach on your drawings only, and watch the MNIST bar fall: catastrophic forgetting."),
-)  # fmt: skip
-last_only = st.toggle(
-    _("Change only the last layer"), False, key="teach_last_only",
-    help=_("Freezes the hidden layers: the network may only re-weigh the features it already has."),
-)  # fmt: skip
-name = st.text_input(_("Save the taught copy as"), placeholder=base.name + TAUGHT_SUFFIX, key="teach_name")
-if st.button(
-    _("Teach the network"), type="primary", icon=":material/school:", disabled=busy or left > 0, key="teach_start"
-):
+
+
+def teach_ui(base: ModelInfo, busy: bool) -> TeachingWork | None:
+    """How to teach, and what to teach as; the work to do once Teach is pressed and the name is free, else None."""
+    st.markdown(
+        say(
+            Message(
+                N_(
+                    "Fine-tunes a **copy** of the active model, **{name}**, on your drawings mixed with MNIST digits "
+                    "it already knows (so it does not forget them), then saves the copy as a new model; the original "
+                    "is never changed. About 15 % of your drawings are kept out of the teaching to show honestly "
+                    "whether it learned your style."
+                ),
+                name=base.name,
+            )
+        )
+    )
+    left = max(0, MIN_TO_TEACH - len(drawings))
+    if left:
+        st.info(
+            ngettext(
+                "Keep {count} more drawing to teach; {suggested} of each digit it gets wrong help most.",
+                "Keep {count} more drawings to teach; {suggested} of each digit it gets wrong help most.",
+                left,
+            ).format(count=left, suggested=SUGGESTED)
+        )
+    replay = st.toggle(
+        _("Keep MNIST in the lesson (replay)"), True, key="teach_replay",
+        help=_("Off: teach on your drawings only, and watch the MNIST bar fall: catastrophic forgetting."),
+    )  # fmt: skip
+    last_only = st.toggle(
+        _("Change only the last layer"), False, key="teach_last_only",
+        help=_("Freezes the hidden layers: the network may only re-weigh the features it already has."),
+    )  # fmt: skip
+    name = st.text_input(_("Save the taught copy as"), placeholder=base.name + TAUGHT_SUFFIX, key="teach_name")
+    if not st.button(
+        _("Teach the network"), type="primary", icon=":material/school:", disabled=busy or left > 0, key="teach_start"
+    ):
+        return None
     try:
         target = store.check_new_name(name) if name.strip() else store.unique_name(base.name + TAUGHT_SUFFIX)
         store.check_writable()
     except LabError as error:
-        st.error(_("Not started: {error}.").format(error=error))
+        st.error(say(Message(N_("Not started: {error}."), error=error)))
+        return None
+    from model.finetune import TeachOptions  # imports Keras: only when teaching starts
+
+    options = TeachOptions(replay=replay, last_layer_only=last_only, mnist_test_size=read_settings().max_test)
+    return TeachingWork(base.name, list(drawings), options, target, store)
+
+
+def taught_ui(outcome: TeachOutcome) -> None:
+    """Before and after, whether the taught copy answers now, and a way back to the parent."""
+    mnist_label = _("MNIST test ({count} digits)").format(count=number(outcome.mnist_tested))
+    scores = {mnist_label: (outcome.mnist_before, outcome.mnist_after)}
+    if outcome.yours_before is not None and outcome.yours_after is not None:
+        yours_label = _("Your held-out drawings ({count})").format(count=outcome.held_out)
+        scores = {yours_label: (outcome.yours_before, outcome.yours_after), **scores}
+    st.altair_chart(before_after_bars(scores), width="content")
+    if outcome.blocked:
+        said = N_("Saved as **{name}**, but not made active: {reason}")
+        st.warning(say(Message(said, name=outcome.model_name, reason=outcome.blocked)))
     else:
-        from model.finetune import TeachOptions  # imports Keras: only when teaching starts
-
-        options = TeachOptions(replay=replay, last_layer_only=last_only, mnist_test_size=read_settings().max_test)
-        job = TeachingJob(
-            base.name,
-            drawings,
-            options,
-            target,
-            store,
-            training_queue(),
-            owner_present=session_connected(),
-            workers=training_workers(),
-        ).start()
-        st.session_state["teaching_job"] = job
-        busy = True
-
-
-def teaching_progress() -> None:
-    job: TeachingJob | None = st.session_state.get("teaching_job")
-    if job is None:
-        return
-    snapshot = job.progress.snapshot()
-    latest = snapshot.latest
-    state = _(job.state.value)
-    text = _("{state}…").format(state=state[:1].upper() + state[1:])
-    if latest is not None and job.state.active:
-        text = _("Teaching: epoch {epoch}/{epochs} · {state}").format(
-            epoch=latest.epoch + 1, epochs=latest.epochs, state=state
-        )
-    st.progress(snapshot.fraction if job.state.active else 1.0, text=text)
-    if job.state.active and st.button(_("Stop"), icon=":material/stop:", disabled=job.stop_requested, key="teach_stop"):
-        job.stop()
-    if st.session_state.get("teach_polling") and not job.state.active:
-        st.session_state["teach_polling"] = False
-        st.rerun(scope="app")
-    st.session_state["teach_polling"] = job.state.active
-
-
-st.fragment(run_every=POLL_SECONDS if busy else None)(teaching_progress)()
-
-if job is not None and not job.state.active:
-    if job.state is JobState.FAILED:
-        st.error(say(job.error_message) or job.error or _("Teaching failed."))
-    elif job.outcome is not None:
-        outcome = job.outcome
-        mnist_label = _("MNIST test ({count} digits)").format(count=number(outcome.mnist_tested))
-        scores = {mnist_label: (outcome.mnist_before, outcome.mnist_after)}
-        if outcome.yours_before is not None:
-            yours_label = _("Your held-out drawings ({count})").format(count=outcome.held_out)
-            scores = {yours_label: (outcome.yours_before, outcome.yours_after), **scores}
-        st.altair_chart(before_after_bars(scores), width="content")
-        if outcome.blocked:
-            st.warning(
-                _("Saved as **{name}**, but not made active: {reason}").format(
-                    name=outcome.model_name, reason=say(outcome.blocked)
-                )
-            )
+        said = N_("{message} Saved as **{name}**, now the active model.")
+        st.success(say(Message(said, message=outcome.message, name=outcome.model_name)))
+    if outcome.yours_before is None:
+        st.caption(_("Too few drawings to hold some out: draw a few more of each digit for an honest score."))
+    if store.active().name != outcome.base and st.button(
+        say(Message(N_("Undo: make {name} active again"), name=outcome.base)), icon=":material/undo:", key="teach_undo"
+    ):
+        try:
+            store.set_active(outcome.base)
+        except LabError as error:
+            st.error(say(error))
         else:
-            st.success(
-                _("{message} Saved as **{name}**, now the active model.").format(
-                    message=say(outcome.message), name=outcome.model_name
-                )
-            )
-        if outcome.yours_before is None:
-            st.caption(_("Too few drawings to hold some out: draw a few more of each digit for an honest score."))
-        if store.active().name != outcome.base and st.button(
-            _("Undo: make {name} active again").format(name=outcome.base), icon=":material/undo:", key="teach_undo"
-        ):
-            try:
-                store.set_active(outcome.base)
-            except LabError as error:
-                st.error(str(error))
-            else:
-                st.toast(_("{name} answers again.").format(name=outcome.base))
-                st.rerun()
+            st.toast(say(Message(N_("{name} answers again."), name=outcome.base)))
+            st.rerun()
+
+
+st.header(_("Teach the network"))
+job: TeachingJob | None = st.session_state.get("teaching_job")
+try:
+    base = store.active()
+except LabError as error:
+    st.error(say(Message(N_("There is no model to teach: {error}"), error=error)))
+    st.stop()
+work = teach_ui(base, busy=job is not None and job.state.active)
+if work is not None:
+    job = st.session_state["teaching_job"] = TeachingJob(
+        work, training_queue(), owner_present=session_connected(), workers=training_workers()
+    ).start()
+if (outcome := job_progress_ui(job, key="teach_stop", describe=teaching_text)) is not None:
+    taught_ui(outcome)

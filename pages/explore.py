@@ -5,12 +5,13 @@ import pandas as pd
 import streamlit as st
 
 from ui.charts import pixel_heatmap
+from ui.language import _, number, say
 from ui.resources import raw_mnist
 from ui.shell import ensure_app_navigation
 from ui.visual import thumbnail
 from utils.dataset_stats import class_counts, indices_of, ink_window, mean_images
 from utils.errors import MnistError
-from utils.i18n import N_, _, number
+from utils.i18n import N_
 
 ensure_app_navigation()
 
@@ -28,7 +29,7 @@ st.markdown(
 try:
     raw = raw_mnist()
 except MnistError as error:
-    st.error(str(error))
+    st.error(say(error))
     st.stop()
 
 

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from model.diagram import network_dot
 from model.storage import ModelStorageError
+from ui.diagram import network_dot
+from ui.language import _, accuracy, number, say
 from ui.resources import model_store
 from ui.shell import ensure_app_navigation
-from utils.i18n import _, number
 
 ensure_app_navigation()
 
@@ -23,7 +23,7 @@ st.markdown(
 try:
     info = model_store().active()
 except ModelStorageError as error:
-    st.error(_("No model is available: {error}").format(error=error))
+    st.error(_("No model is available: {error}").format(error=say(error)))
 else:
     st.subheader(_("The active network"))
     config = info.metadata.config
@@ -34,11 +34,11 @@ else:
                 "**{name}**: {architecture}, {parameters} trainable parameters, {activation} activations, "
                 "test accuracy {accuracy}."
             ).format(
-                name=info.name,
+                name=say(info.name),
                 architecture=config.architecture,
                 parameters=number(config.parameter_count),
                 activation=config.activation,
-                accuracy=info.metadata.accuracy_label,
+                accuracy=accuracy(info.metadata.test_accuracy),
             )
         )
 

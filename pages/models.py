@@ -1,15 +1,20 @@
 """Models: every saved network, their curves side by side, and which one answers."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
+from model.dense_file import MAX_ARCHIVE_BYTES
 from model.storage import ModelInfo
 from ui.charts import history_overlay
+from ui.language import _, say
 from ui.learned import learned_ui
 from ui.resources import model_store
 from ui.shell import ensure_app_navigation
-from utils.errors import ModelStorageError
-from utils.i18n import _
+from utils.errors import LabError, ModelStorageError
+from utils.i18n import N_, Message
+from utils.untrusted import check_regular, read_file
 
 ensure_app_navigation()
 
@@ -17,7 +22,7 @@ st.title(_("Models"))
 store = model_store()
 models = store.list()
 try:
-    active = store.active().name
+    active: str | None = store.active().name
 except ModelStorageError:
     active = None
 ACCURACY_COLUMN = _("test accuracy")  # shown as a percentage
@@ -25,7 +30,7 @@ ACCURACY_COLUMN = _("test accuracy")  # shown as a percentage
 
 def note(info: ModelInfo) -> str:
     if info.problem:
-        return _("cannot be used: {problem}").format(problem=info.problem)
+        return _("cannot be used: {problem}").format(problem=say(info.problem))
     return _("stopped early") if info.metadata.stopped_early else ""
 
 
@@ -34,7 +39,7 @@ def row(info: ModelInfo) -> dict:
     config, seconds = meta.config, meta.training_seconds
     return {
         _("name"): _("{name} (active)").format(name=info.name) if info.name == active else info.name,
-        _("architecture"): meta.architecture,
+        _("architecture"): say(meta.architecture),
         ACCURACY_COLUMN: meta.test_accuracy,
         _("epochs"): meta.epochs_completed,
         _("optimizer"): config.optimizer if config else None,
@@ -72,7 +77,7 @@ if histories:
     loss_col.altair_chart(history_overlay(histories, "loss", fraction), width="stretch")
     accuracy_col.altair_chart(history_overlay(histories, "accuracy", fraction), width="stretch")
 
-learned_ui(store, models)
+learned_area = st.container()  # filled last, so nothing that goes wrong there hides Make active and Delete
 
 st.subheader(_("Manage a model"))
 name = st.selectbox(_("Model"), names, index=names.index(active) if active in names else 0, key="manage_model")
@@ -85,30 +90,38 @@ with make_active_col:
         try:
             store.set_active(name)
         except ModelStorageError as error:
-            st.error(str(error))
+            st.error(say(error))
         else:
-            st.toast(_("{name} is now the active model.").format(name=name))
+            st.toast(_("{name} is now the active model.").format(name=say(name)))
             st.rerun()
 with download_col:
-    st.download_button(  # the file is read when the button is pressed, not held per session
-        _("Download .keras"),
-        info.path.read_bytes,
-        file_name=f"{name}.keras",
-        mime="application/zip",
-        icon=":material/download:",
-        on_click="ignore",
-        key="download_model",
-    )
+    try:  # the models folder is data from outside: never more than the largest model the reader accepts
+        check_regular(info.path, MAX_ARCHIVE_BYTES, f"{name}.keras")
+    except LabError as error:
+        st.caption(say(Message(N_("No download: {reason}"), reason=error)))
+    else:
+        st.download_button(  # the file is read when the button is pressed, not held per session
+            _("Download .keras"),
+            partial(read_file, info.path, MAX_ARCHIVE_BYTES),
+            file_name=f"{name}.keras",
+            mime="application/zip",
+            icon=":material/download:",
+            on_click="ignore",
+            key="download_model",
+        )
 with delete_col:
     if info.builtin:
         st.caption(_("The pretrained default cannot be deleted."))
     else:
-        sure = st.checkbox(_("Yes, delete {name} for good").format(name=name), key=f"confirm_delete_{name}")
+        sure = st.checkbox(_("Yes, delete {name} for good").format(name=say(name)), key=f"confirm_delete_{name}")
         if st.button(_("Delete"), icon=":material/delete:", disabled=not sure, type="primary", key="delete_model"):
             try:
                 store.delete(name)
             except ModelStorageError as error:
-                st.error(str(error))
+                st.error(say(error))
             else:
-                st.toast(_("Deleted {name}.").format(name=name))
+                st.toast(_("Deleted {name}.").format(name=say(name)))
                 st.rerun()
+
+with learned_area:
+    learned_ui(store, models)

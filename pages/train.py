@@ -4,10 +4,9 @@ import numpy as np
 import streamlit as st
 
 from model.config import SETTING, TrainingConfig
-from model.diagram import network_dot
-from model.estimate import duration_text, training_seconds
-from model.jobs import JobState, TrainingJob
+from model.estimate import duration, training_seconds
 from model.progress import ProgressSnapshot
+from model.work import TrainingJob, TrainingOutcome, TrainingWork
 from ui.charts import (
     confusion_heatmap,
     gradient_norm_lines,
@@ -15,18 +14,20 @@ from ui.charts import (
     unit_share_bars,
     update_ratio_lines,
 )
+from ui.diagram import network_dot
+from ui.job_progress import job_progress_ui
+from ui.language import _, accuracy, number, percent, say
 from ui.resources import model_store, raw_mnist, training_queue, training_workers
 from ui.shell import ensure_app_navigation, session_connected
 from ui.visual import digit_table, thumbnail
 from ui.widgets import settings_link, settings_ui
 from utils.errors import LabError, MnistError
-from utils.i18n import _, number, percent, say
+from utils.i18n import N_, Message, num
 from utils.preprocess import mnist_as_trained
 from utils.settings import TRAIN_IMAGES, read_settings
 
 ensure_app_navigation()
 
-POLL_SECONDS = 0.75  # "redrawn at least once a second", without starving the server
 ADVANCED = ("batch_size", "learning_rate", "optimizer", "schedule", "activation", "dropout", "validation_fraction",
             "seed")  # fmt: skip
 PREVIEW_DIGITS = (2, 4, 7, 8)
@@ -38,60 +39,19 @@ job: TrainingJob | None = st.session_state.get("training_job")
 busy = job is not None and job.state.active
 
 
-def progress_text(job: TrainingJob) -> str:
-    latest = job.progress.snapshot().latest
-    if job.state is JobState.QUEUED:
-        return _("Waiting for a free training slot: you are number {position} in the queue.").format(
-            position=job.queue_position or 1
-        )
-    if latest is None:
-        return f"{_(job.state.value).capitalize()}…"
-    return _("Epoch {epoch}/{epochs} · batch {batch}/{batches} · {state}").format(
-        epoch=latest.epoch + 1,
-        epochs=latest.epochs,
-        batch=latest.batch + 1,
-        batches=latest.batches_per_epoch,
-        state=_(job.state.value),
-    )
-
-
-def failure_text(job: TrainingJob) -> str:
-    """Why the job failed, in the reader's language where the worker's words can be translated."""
-    return say(job.error_message) or job.error or _("Training failed.")
-
-
-def live_view() -> None:
-    """Redrawn every POLL_SECONDS while training; the training process never waits for it."""
-    job: TrainingJob | None = st.session_state.get("training_job")
-    if job is None:
-        return
-    snapshot = job.progress.snapshot()
-    st.subheader(_("Live training curves"))
-    st.caption(
-        _("{name} · {architecture} · {parameters} parameters").format(
-            name=job.name, architecture=job.config.architecture, parameters=number(job.config.parameter_count)
-        )
-    )
-    st.progress(snapshot.fraction, text=progress_text(job))
-    if job.state.active:
-        label = _("Cancel") if job.state is JobState.QUEUED else _("Stop")
-        if st.button(label, icon=":material/stop:", disabled=job.stop_requested, key="stop"):
-            job.stop()
-            st.toast(_("Stopping after the current batch…"))
+def live_curves(job: TrainingJob, snapshot: ProgressSnapshot) -> None:
+    """The curves so far, redrawn with the progress bar while training; the training process never waits for them."""
+    config = job.work.config
     batches, epochs = snapshot.batch_curve(), snapshot.epoch_curve()
     if len(batches):
         loss_col, accuracy_col = st.columns(2)
         loss_col.altair_chart(training_curves(batches, epochs, "loss"), width="stretch")
         accuracy_col.altair_chart(training_curves(batches, epochs, "accuracy"), width="stretch")
-        handicap = handicap_text(job.config)
+        handicap = handicap_text(config)
         if handicap:
             st.caption(handicap)
     if snapshot.layer_stats:
-        gradient_flow_view(snapshot, job.config)
-    if st.session_state.get("polling") and not job.state.active:
-        st.session_state["polling"] = False
-        st.rerun(scope="app")  # show the results and stop polling
-    st.session_state["polling"] = job.state.active
+        gradient_flow_view(snapshot, config)
 
 
 def handicap_text(config: TrainingConfig) -> str | None:
@@ -177,7 +137,7 @@ def augmentation_preview() -> None:
         with st.spinner(_("Distorting a few digits…")):
             samples = distorted_samples(st.session_state.get("preview_seed", 0))
     except MnistError as error:
-        st.error(str(error))
+        st.error(say(error))
         return
     st.image(
         digit_table(samples),
@@ -198,10 +158,10 @@ def estimate_text(config: TrainingConfig) -> str:
     seconds, measured = training_seconds(config, images, history)
     if measured:
         return _("Training will take {duration} (estimated from this machine's last trainings).").format(
-            duration=duration_text(seconds)
+            duration=say(duration(seconds))
         )
     return _("Training will take {duration} (estimated from the reference network's speed on a 2-core CPU).").format(
-        duration=duration_text(seconds)
+        duration=say(duration(seconds))
     )
 
 
@@ -212,15 +172,15 @@ def start_training(config: TrainingConfig, name: str) -> TrainingJob | None:
         name = store.name_for(config, name)
         store.check_writable()
     except LabError as error:
-        st.error(_("Not started: {error}.").format(error=error))
+        st.error(say(Message(N_("Not started: {error}."), error=error)))
         return None
-    return TrainingJob(
-        config, name, store, training_queue(), owner_present=session_connected(), workers=training_workers()
-    ).start()
+    work = TrainingWork(config, name, store)
+    return TrainingJob(work, training_queue(), owner_present=session_connected(), workers=training_workers()).start()
 
 
-settings, stage = st.columns([1, 2], gap="large")
-with settings:
+def training_settings_ui(busy: bool) -> tuple[TrainingConfig, str | None]:
+    """Every setting, the model's name, Train and a link to these settings; the configuration, and the name to
+    train it under once Train is pressed (or a lesson asked for it), else None."""
     config = settings_ui(advanced=ADVANCED)
     if config.augment:
         augmentation_preview()
@@ -244,11 +204,58 @@ with settings:
                 "For a lesson, add `&hide=lr,optimizer` (any setting names) to hide those controls."
             )
         )
-    if (pressed or st.session_state.pop("start_requested", False)) and not busy:
-        job = start_training(config, name)
-        if job is not None:
-            st.session_state["training_job"] = job
-            busy = True
+    start = (pressed or st.session_state.pop("start_requested", False)) and not busy
+    return config, name if start else None
+
+
+def results_ui(config: TrainingConfig, outcome: TrainingOutcome) -> None:
+    """How training ended, its scores, the confusion matrix and the most confident mistakes."""
+    if config.activation != "relu":
+        st.button(
+            _("Train the same network with ReLU"),
+            icon=":material/science:",
+            on_click=request_training,
+            kwargs={**config.to_dict(), "activation": "relu"},
+            help=_("Same layers, units, optimizer and seed; only the activation changes. Compare the gradient lines."),
+            key="train_with_relu",
+        )
+    said = Message(
+        N_("{message} Saved as **{name}**, now the active model."), message=outcome.message, name=outcome.model_name
+    )
+    (st.warning if outcome.stopped else st.success)(say(said))
+    a, b, c = st.columns(3)
+    a.metric(_("Test accuracy"), accuracy(outcome.test_accuracy), border=True)
+    b.metric(_("Training time"), f"{number(outcome.seconds, 1)} s", border=True)
+    c.metric(_("Epochs completed"), outcome.epochs_completed, border=True)
+    matrix_col, gallery_col = st.columns(2)
+    with matrix_col:
+        st.markdown(_("**Confusion matrix** (test set)"))
+        st.altair_chart(confusion_heatmap(outcome.confusion), width="stretch")
+    with gallery_col:
+        wrong = int(outcome.confusion.sum() - outcome.confusion.trace())
+        st.markdown(
+            _("**Misclassified test digits** ({count} in all; the most confident mistakes first)").format(count=wrong)
+        )
+        if outcome.mistakes:
+            mistake = _("true {true} → {predicted} ({confidence})")
+            st.image(
+                [thumbnail(m.image) for m in outcome.mistakes],
+                caption=[
+                    mistake.format(true=m.true_digit, predicted=m.predicted_digit, confidence=percent(m.confidence, 0))
+                    for m in outcome.mistakes
+                ],
+                width=84,
+            )
+        else:
+            st.write(_("None: every test digit was classified correctly."))
+
+
+settings, stage = st.columns([1, 2], gap="large")
+with settings:
+    config, start_as = training_settings_ui(busy)
+    if start_as is not None and (started := start_training(config, start_as)) is not None:
+        job = st.session_state["training_job"] = started
+        busy = True
 
 with stage:
     network = _("Network: {architecture} — {parameters} parameters").format(
@@ -258,56 +265,15 @@ with stage:
         st.graphviz_chart(network_dot(config), width="content")
     if job is None:
         st.info(_("Choose the layers, units and epochs, then press **Train**: the loss curves appear here, live."))
-    st.fragment(run_every=POLL_SECONDS if busy else None)(live_view)()
+    else:
+        st.subheader(_("Live training curves"))
+        trained = job.work.config
+        caption = Message(
+            N_("{name} · {architecture} · {parameters} parameters"),
+            name=job.work.name, architecture=trained.architecture, parameters=num(trained.parameter_count),
+        )  # fmt: skip
+        st.caption(say(caption))
+    outcome = job_progress_ui(job, details=live_curves)
 
-if job is not None and not job.state.active:
-    if job.state is JobState.FAILED:
-        st.error(failure_text(job))
-    elif job.state is JobState.CANCELLED:
-        st.info(_("Training was cancelled before it started."))
-    elif job.outcome is not None:
-        outcome = job.outcome
-        if job.config.activation != "relu":
-            st.button(
-                _("Train the same network with ReLU"),
-                icon=":material/science:",
-                on_click=request_training,
-                kwargs={**job.config.to_dict(), "activation": "relu"},
-                help=_(
-                    "Same layers, units, optimizer and seed; only the activation changes. Compare the gradient lines."
-                ),
-                key="train_with_relu",
-            )
-        said = _("{message} Saved as **{name}**, now the active model.").format(
-            message=say(outcome.message), name=outcome.model_name
-        )
-        (st.warning if job.state is JobState.STOPPED else st.success)(said)
-        a, b, c = st.columns(3)
-        a.metric(_("Test accuracy"), percent(outcome.test_accuracy, 2), border=True)
-        b.metric(_("Training time"), f"{number(outcome.seconds, 1)} s", border=True)
-        c.metric(_("Epochs completed"), outcome.epochs_completed, border=True)
-        matrix_col, gallery_col = st.columns(2)
-        with matrix_col:
-            st.markdown(_("**Confusion matrix** (test set)"))
-            st.altair_chart(confusion_heatmap(outcome.confusion), width="stretch")
-        with gallery_col:
-            wrong = int(outcome.confusion.sum() - outcome.confusion.trace())
-            st.markdown(
-                _("**Misclassified test digits** ({count} in all; the most confident mistakes first)").format(
-                    count=wrong
-                )
-            )
-            if outcome.mistakes:
-                mistake = _("true {true} → {predicted} ({confidence})")
-                st.image(
-                    [thumbnail(m.image) for m in outcome.mistakes],
-                    caption=[
-                        mistake.format(
-                            true=m.true_digit, predicted=m.predicted_digit, confidence=percent(m.confidence, 0)
-                        )
-                        for m in outcome.mistakes
-                    ],
-                    width=84,
-                )
-            else:
-                st.write(_("None: every test digit was classified correctly."))
+if job is not None and outcome is not None:
+    results_ui(job.work.config, outcome)

@@ -12,6 +12,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from tests.helpers import PROJECT_ROOT
 from utils.i18n import catalog_path
@@ -122,3 +124,30 @@ def unmarked_strings(path: Path) -> list[str]:
         shown += [k.value for k in node.keywords if k.arg in SHOWN_KEYWORDS]
         found += [f"{path.relative_to(PROJECT_ROOT)}:{n.lineno} {ast.unparse(n)[:80]}" for n in shown if _has_words(n)]
     return found
+
+
+# --- Markdown as Streamlit's frontend reads it -----------------------------------------------------
+# GitHub's Markdown also links bare addresses in plain text (http://..., www..., a@b.c), which
+# CommonMark alone does not; in the browser a backslash before the ':' does not stop it.
+AUTOLINK_LITERAL = re.compile(r"(?i)https?://|www\.|[\w.+-]@[\w-]+\.\w")
+ACTIVE = {"link_open", "image", "html_inline", "html_block"}  # what would link, fetch or run in the browser
+
+
+def _tokens(markdown: str) -> Iterator[Token]:
+    for block in MarkdownIt("commonmark").parse(markdown):
+        yield block
+        yield from block.children or ()
+
+
+def links_in(markdown: str) -> list[str]:
+    """What Streamlit would show of ``markdown`` as a link, an image or HTML (empty when nothing)."""
+    return [
+        f"{token.type}: {token.content or token.attrs}"
+        for token in _tokens(markdown)
+        if token.type in ACTIVE or (token.type == "text" and AUTOLINK_LITERAL.search(token.content))
+    ]
+
+
+def shown_text(markdown: str) -> str:
+    """The characters ``markdown`` shows, its formatting left out (and invisible word joiners)."""
+    return "".join(token.content for token in _tokens(markdown) if token.type == "text").replace("\u2060", "")

@@ -91,7 +91,7 @@ def test_augment_switch_and_schedule_are_trained_with(app):
     assert app.radio(key="schedule").value == "constant"
     app.radio(key="schedule").set_value("cosine").run()
     button(app, "Train").click().run()
-    config = app.session_state["training_job"].config
+    config = app.session_state["training_job"].work.config
     assert config.augment and config.schedule == "cosine"
     app.session_state["training_job"].stop()
 
@@ -202,7 +202,7 @@ def test_a_lesson_link_hides_the_named_controls(app):
     keys = {widget.key for widget in [*app.slider, *app.select_slider, *app.selectbox, *app.radio]}
     assert {"lr", "optimizer", "schedule"}.isdisjoint(keys) and {"layers", "activation"} <= keys
     button(app, "Train").click().run()
-    assert app.session_state["training_job"].config.optimizer == "sgd"  # hidden, yet taken from the link
+    assert app.session_state["training_job"].work.config.optimizer == "sgd"  # hidden, yet taken from the link
 
 
 def test_an_unsure_answer_says_so_next_to_the_prediction(app, monkeypatch):
@@ -210,7 +210,7 @@ def test_an_unsure_answer_says_so_next_to_the_prediction(app, monkeypatch):
 
     flat = np.full(10, 0.05)
     flat[8] = 0.55  # a letter X got "8, 54 %"
-    monkeypatch.setattr(model.inference, "predict_probabilities", lambda network, digit: flat)
+    monkeypatch.setattr(model.inference, "answer", lambda network, digit: model.inference.Answer(flat, None))
     open_page(app, "draw")
     app.file_uploader[0].upload("x.png", _png_of(np.pad(np.eye(60, dtype=np.uint8) * 255, 40)), "image/png").run()
     assert not app.exception and app.metric[0].label == "Prediction" and app.metric[0].value == "8"

@@ -18,14 +18,14 @@ def test_defaults_are_the_reference_network():
     [
         ("hidden_layers", 0, "hidden_layers must be between 1 and 8"),
         ("hidden_layers", 9, "hidden_layers must be between 1 and 8"),
-        ("units", 7, "units must be between 8 and 2048"),
-        ("units", 2049, "units must be between 8 and 2048"),
+        ("units", 7, "units must be between 8 and 2,048"),
+        ("units", 2049, "units must be between 8 and 2,048"),
         ("dropout", 0.95, "dropout must be between 0 and 0.9"),
         ("dropout", -0.1, "dropout must be between 0 and 0.9"),
         ("learning_rate", 0.0, "learning_rate must be between"),
         ("learning_rate", float("nan"), "learning_rate must be a finite number"),
         ("epochs", 0, "epochs must be between 1 and 100"),
-        ("batch_size", 0, "batch_size must be between 1 and 60000"),
+        ("batch_size", 0, "batch_size must be between 1 and 60,000"),
         ("validation_fraction", 0.0, "validation_fraction must be between"),
         ("units", 64.5, "units must be a whole number"),
         ("activation", "softplus", "activation must be one of relu, sigmoid, tanh"),
@@ -87,7 +87,7 @@ def test_config_errors_are_lab_errors_not_bare_value_errors():
 
 
 def test_training_time_is_estimated_from_this_machines_past_trainings():
-    from model.estimate import REFERENCE_RATE, START_SECONDS, duration_text, training_seconds
+    from model.estimate import REFERENCE_RATE, START_SECONDS, duration, training_seconds
     from model.metadata import ModelMetadata
 
     reference = TrainingConfig()
@@ -96,4 +96,5 @@ def test_training_time_is_estimated_from_this_machines_past_trainings():
     slow_machine = ModelMetadata(config=reference, training_seconds=50.0, epochs_completed=10, training_images=54_000)
     seconds, measured = training_seconds(TrainingConfig(epochs=20), 27_000, [slow_machine, ModelMetadata()])
     assert measured and seconds == pytest.approx(START_SECONDS + 50.0, rel=1e-6)  # twice the epochs, half the images
-    assert REFERENCE_RATE > 0 and duration_text(37) == "about 35 s" and duration_text(600) == "about 10 min"
+    assert REFERENCE_RATE > 0 and str(duration(37)) == "about 35 s" and str(duration(600)) == "about 10 min"
+    assert duration(5400).text("pt") == "cerca de 1,5 h"

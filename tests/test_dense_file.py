@@ -64,8 +64,10 @@ def test_other_networks_and_damaged_files_are_left_to_keras(tmp_path):
     quantized = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
     quantized.quantize("int8")  # int8 kernel + scale: reading the kernel as floats would give wrong answers
     cases["quantized"] = quantized
+    softmax = [keras.layers.Dense(units, activation="softmax") for units in (16, 10)]
+    cases["hidden softmax"] = keras.Sequential([keras.Input((784,)), *softmax])  # backprop through it would be wrong
     reasons = {"lambda": "'Lambda' layer", "foreign": "do not chain", "logits": "not 10 softmax", "functional": "not a",
-               "quantized": "quantized|not a float kernel"}  # fmt: skip
+               "quantized": "quantized|not a float kernel", "hidden softmax": "ending in softmax"}  # fmt: skip
     for name, model in cases.items():
         model.save(tmp_path / f"{name}.keras")
         with pytest.raises(NotPlainDense, match=reasons[name]):
@@ -84,7 +86,7 @@ def test_other_networks_and_damaged_files_are_left_to_keras(tmp_path):
 
 def test_the_arrays_are_shared_read_only():
     network = read_dense_network(ModelStore().get(DEFAULT_MODEL_NAME).path)
-    kernel, bias, _ = network.layers[0]
+    kernel, bias = network.layers[0].kernel, network.layers[0].bias
     with pytest.raises(ValueError, match="read-only"):
         kernel[0, 0] = 1.0
     with pytest.raises(ValueError, match="read-only"):

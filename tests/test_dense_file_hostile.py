@@ -277,7 +277,7 @@ ATTACKS: dict[str, tuple[Callable[[Path, Members], Path], type[Exception], str]]
             ),
         ),
         UnsafeModelFile,
-        "declares 26000 units; this app trains at most 2048",
+        "declares 26,000 units; this app trains at most 2,048",
     ),
     "shape unlike the config": (
         lambda folder, members: _zip(
@@ -297,7 +297,7 @@ ATTACKS: dict[str, tuple[Callable[[Path, Members], Path], type[Exception], str]]
     "4096 units": (
         lambda folder, members: _zip(folder / "a.keras", _with_config(members, _set_hidden_units(4096))),
         UnsafeModelFile,
-        "declares 4096 units",
+        "declares 4,096 units",
     ),
     "9 hidden layers": (
         lambda folder, members: _zip(folder / "a.keras", _with_config(members, _nine_hidden_layers)),
@@ -307,12 +307,12 @@ ATTACKS: dict[str, tuple[Callable[[Path, Members], Path], type[Exception], str]]
     "100 million inputs": (
         lambda folder, members: _zip(folder / "a.keras", _with_config(members, _wide_input)),
         UnsafeModelFile,
-        "takes 100000000 inputs",
+        "takes 100,000,000 inputs",
     ),
     "hard-link cycle": (
         lambda folder, members: _zip(folder / "a.keras", _with_weights(members, _hard_link_cycle)),
         UnsafeModelFile,
-        "over 1000 groups and datasets",
+        "over 1,000 groups and datasets",
     ),
     "weights far bigger than the architecture": (
         lambda folder, members: _zip(folder / "a.keras", _with_weights(members, _extra_megabytes)),
@@ -329,7 +329,7 @@ ATTACKS: dict[str, tuple[Callable[[Path, Members], Path], type[Exception], str]]
             _config_bomb(folder / "a.keras", members), "config.json", members["config.json"].ljust(3000)
         ),
         UnsafeModelFile,  # zipfile would stop at 3000 bytes, but only after unpacking all it read
-        "config.json is damaged or forged: it fails its checksum or runs past the 3000 bytes",
+        "config.json is damaged or forged: it fails its checksum or runs past the 3,000 bytes",
     ),
     "weights as .npz": (
         lambda folder, members: _zip(
@@ -439,7 +439,9 @@ def test_the_limits_fit_every_network_the_app_trains(saved, tmp_path):
         members = _with_weights(saved, lambda store, dtype=dtype: _convert_all(store, dtype))
         network = read_dense_network(_zip(tmp_path / f"{dtype.__name__}.keras", members))
         assert all(
-            array.dtype == np.float32 and not array.flags.writeable for layer in network.layers for array in layer[:2]
+            array.dtype == np.float32 and not array.flags.writeable
+            for layer in network.layers
+            for array in (layer.kernel, layer.bias)
         )
         np.testing.assert_allclose(network(rows), expected, atol=2e-3 if dtype == np.float16 else 1e-6)
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from model import explain
+from model.numpy_network import DenseNetwork
 from tests.helpers import PROJECT_ROOT
 
 ACTIVATIONS = ["relu", "sigmoid", "tanh"]
@@ -38,14 +40,14 @@ def _keras_net(
         network.set_weights(
             [w if w.ndim == 2 else rng.normal(0, 0.1, w.shape).astype(np.float32) for w in network.get_weights()]
         )
-    return network, explain.layers_from_weights(network.get_weights(), activation)
+    return network, DenseNetwork.from_weights(network.get_weights(), activation)
 
 
-def _logits64(layers, rows: np.ndarray) -> np.ndarray:
+def _logits64(network: DenseNetwork, rows: np.ndarray) -> np.ndarray:
     """A plain float64 forward pass to the logits, written independently of the module."""
     a = rows
-    for kernel, bias, activation in layers:
-        a = F64[activation](a @ kernel.astype(np.float64) + bias.astype(np.float64))
+    for layer in network.layers:
+        a = F64[layer.activation.name](a @ layer.kernel.astype(np.float64) + layer.bias.astype(np.float64))
     return a
 
 
@@ -73,9 +75,9 @@ def test_importing_it_leaves_tensorflow_and_keras_out():
 def test_trace_matches_keras_layer_by_layer(activation, digits):
     import keras
 
-    network, layers = _keras_net(activation, dropout=0.2)  # dropout is off at inference, here as in Keras
+    network, ours = _keras_net(activation, dropout=0.2)  # dropout is off at inference, here as in Keras
     rows = digits[0][:16]
-    kept = explain.trace(layers, rows)
+    kept = ours.trace(rows)
     dense = [layer for layer in network.layers if isinstance(layer, keras.layers.Dense)]
     a = rows
     for index, layer in enumerate(dense):
@@ -83,34 +85,34 @@ def test_trace_matches_keras_layer_by_layer(activation, digits):
         linear.build((None, layer.kernel.shape[0]))
         linear.set_weights(layer.get_weights())
         z, a = np.asarray(linear(a)), np.asarray(layer(a))
-        if index < len(dense) - 1:
-            np.testing.assert_allclose(kept.z[index], z, atol=1e-5)
-            np.testing.assert_allclose(kept.a[index], a, atol=1e-5)
+        np.testing.assert_allclose(kept.pre_activations[index], z, atol=1e-5)
+        np.testing.assert_allclose(kept.outputs[index], a, atol=1e-5)
     np.testing.assert_allclose(kept.logits, z, atol=1e-5)
     np.testing.assert_allclose(kept.probabilities, np.asarray(network(rows)), atol=1e-5)
-    one = explain.trace(layers, rows[3])
-    assert one.z[0].shape == (32,) and one.probabilities.shape == (10,)
+    one = ours.trace(rows[3])
+    assert one.pre_activations[0].shape == (32,) and one.probabilities.shape == (10,)
     np.testing.assert_allclose(one.logits, z[3], atol=1e-5)
 
 
 def test_the_pretrained_network_is_accepted_as_it_is_read(pretrained, digits):
     rows = digits[0][:32]
-    kept = explain.trace(pretrained, rows)
+    kept = pretrained.trace(rows)
     np.testing.assert_allclose(kept.probabilities, pretrained(rows), atol=1e-6)
-    assert [a.shape for a in kept.a] == [(32, 512), (32, 512)]
+    assert [a.shape for a in kept.hidden] == [(32, 512), (32, 512)]
     assert (kept.probabilities.argmax(axis=1) == digits[1][:32]).mean() > 0.9
 
 
 def test_contributions_add_up_to_what_keras_computes(digits):
     import keras
 
-    network, layers = _keras_net("sigmoid")
+    network, ours = _keras_net("sigmoid")
     x = digits[0][5]
+    kept = ours.trace(x)
     dense = [layer for layer in network.layers if isinstance(layer, keras.layers.Dense)]
     outputs = [np.asarray(out)[0] for out in keras.Model(network.inputs[0], [d.output for d in dense])(x[None])]
     for index, unit in [(0, 7), (1, 30)]:
-        parts = explain.contributions(layers, x, index, unit)
-        assert parts.terms.shape == (layers[index][0].shape[0],)
+        parts = explain.contributions(ours, kept, index, unit)
+        assert parts.terms.shape == (ours.layers[index].kernel.shape[0],)
         # the contribution map is exact: its terms and the bias are z, and f(z) is what Keras passes on
         assert F64["sigmoid"](parts.terms.sum() + parts.bias) == pytest.approx(outputs[index][unit], abs=1e-6)
         assert parts.output == pytest.approx(outputs[index][unit], abs=1e-6)
@@ -121,31 +123,32 @@ def test_contributions_add_up_to_what_keras_computes(digits):
         assert min(map(abs, terms)) >= np.abs(np.delete(parts.terms, indices)).max()
         fed = x if index == 0 else outputs[index - 1]  # what Keras fed this layer
         assert (
-            inputs[0] == pytest.approx(fed[indices[0]], abs=1e-6) and weights[0] == layers[index][0][indices[0], unit]
+            inputs[0] == pytest.approx(fed[indices[0]], abs=1e-6)
+            and weights[0] == ours.layers[index].kernel[indices[0], unit]
         )
         assert terms[0] == pytest.approx(inputs[0] * weights[0])
-    image = explain.contributions(layers, x, 0, 3).image
+    image = explain.contributions(ours, kept, 0, 3).image
     assert image.shape == (28, 28) and not image[x.reshape(28, 28) == 0].any()
-    logits = [explain.contributions(layers, x, 2, unit).z for unit in range(10)]
+    logits = [explain.contributions(ours, kept, 2, unit).z for unit in range(10)]
     spelled = explain.softmax_terms(logits)
     np.testing.assert_allclose(spelled.probabilities, outputs[2], atol=1e-6)
     assert spelled.exps.max() == 1.0 and spelled.total == pytest.approx(spelled.exps.sum())
-    assert explain.contributions(layers, x, 2, 4).output == pytest.approx(outputs[2][4], abs=1e-6)
+    assert explain.contributions(ours, kept, 2, 4).output == pytest.approx(outputs[2][4], abs=1e-6)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("versus", [None, 2])
 def test_input_gradient_matches_central_differences(activation, versus, digits):
-    _, layers = _keras_net(activation, hidden_layers=3)
+    _, ours = _keras_net(activation, hidden_layers=3)
     x = digits[0][1].astype(np.float64)
-    grad = explain.input_gradient(layers, x, 7, versus)
+    grad = explain.input_gradient(ours, x, 7, versus)
     h = 1e-6
     shifted = x + h * np.concatenate([np.eye(784), -np.eye(784)])
-    logits = _logits64(layers, shifted)
+    logits = _logits64(ours, shifted)
     target = logits[:, 7] - (0 if versus is None else logits[:, versus])
     numeric = (target[:784] - target[784:]) / (2 * h)
     np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-4 * np.abs(numeric).max())
-    batch = explain.input_gradient(layers, np.stack([x, x]), 7, versus)
+    batch = explain.input_gradient(ours, np.stack([x, x]), 7, versus)
     np.testing.assert_allclose(batch[1], grad)
 
 
@@ -157,15 +160,15 @@ def test_input_gradient_matches_central_differences(activation, versus, digits):
 def test_integrated_gradients_agree_with_a_brute_force_path_integral(activation, hidden_layers, steps, within, digits):
     """Smooth nets: second order in the step. One hidden ReLU layer: exact even with one interval,
     since the first layer's switching is integrated in closed form (deeper ReLUs are what costs steps)."""
-    _, layers = _keras_net(activation, hidden_layers)
+    _, ours = _keras_net(activation, hidden_layers)
     x, baseline = digits[0][2], (digits[0][9] if activation == "tanh" else None)
-    result = explain.integrated_gradients(layers, x, 3, 8, baseline=baseline, steps=steps, max_steps=32)
+    result = explain.integrated_gradients(ours, x, 3, 8, baseline=baseline, steps=steps, max_steps=32)
     start = np.zeros(784) if baseline is None else baseline.astype(np.float64)
     t = (np.arange(4096) + 0.5) / 4096  # midpoints, float64, through the finite-difference-checked gradient
     path = start + t[:, None] * (x.astype(np.float64) - start)
-    reference = (x - start) * explain.input_gradient(layers, path, 3, 8).mean(axis=0)
+    reference = (x - start) * explain.input_gradient(ours, path, 3, 8).mean(axis=0)
     assert np.linalg.norm(result.attribution - reference) < within * np.linalg.norm(reference)
-    ends = _logits64(layers, np.stack([start, x.astype(np.float64)]))
+    ends = _logits64(ours, np.stack([start, x.astype(np.float64)]))
     delta = (ends[1, 3] - ends[1, 8]) - (ends[0, 3] - ends[0, 8])
     assert result.target_delta == pytest.approx(delta, rel=1e-4)
     assert abs(result.attribution.sum() - delta) <= 0.01 * abs(delta)
@@ -174,13 +177,13 @@ def test_integrated_gradients_agree_with_a_brute_force_path_integral(activation,
 def test_integrated_gradients_are_complete_on_the_pretrained_network(pretrained, digits):
     rows, rng = digits[0][:40], np.random.default_rng(1)
     predicted = pretrained(rows).argmax(axis=1)
-    blank = _logits64(pretrained.layers, np.zeros((1, 784)))[0]
+    blank = _logits64(pretrained, np.zeros((1, 784)))[0]
     worst, steps = 0.0, []
     for x, target in zip(rows, predicted, strict=True):
         versus = (target + rng.integers(1, 10)) % 10
         for other in (None, versus):
             result = explain.integrated_gradients(pretrained, x, target, other)
-            logits = _logits64(pretrained.layers, x[None].astype(np.float64))[0]
+            logits = _logits64(pretrained, x[None].astype(np.float64))[0]
             delta = logits[target] - blank[target] - (0 if other is None else logits[other] - blank[other])
             error = abs(result.attribution.sum() - delta) / abs(delta)
             assert error == pytest.approx(result.completeness_error, abs=1e-4)
@@ -200,7 +203,7 @@ def test_gradient_norms_match_tensorflow(activation, digits):
         loss = keras.losses.SparseCategoricalCrossentropy()(labels, network(rows, training=False))
     kernels = [w for w in network.trainable_weights if len(w.shape) == 2]
     expected = [float(tf.norm(g)) for g in tape.gradient(loss, kernels)]
-    ours = explain.gradient_norms(explain.layers_from_weights(network.get_weights(), activation), rows, labels)
+    ours = explain.gradient_norms(DenseNetwork.from_weights(network.get_weights(), activation), rows, labels)
     np.testing.assert_allclose(ours, expected, rtol=1e-4)
 
 
@@ -211,7 +214,7 @@ def test_sigmoid_gradients_vanish_toward_the_input_and_relu_ones_do_not(mnist_ra
     ratios = {}
     for activation in ("sigmoid", "relu"):
         network, _ = _keras_net(activation, hidden_layers=5, units=128, random_bias=False)  # as initialised
-        norms = explain.gradient_norms(explain.layers_from_weights(network.get_weights(), activation), rows, labels)
+        norms = explain.gradient_norms(DenseNetwork.from_weights(network.get_weights(), activation), rows, labels)
         ratios[activation] = norms[0] / norms[4]  # first hidden layer against the last hidden layer
     print(f"first/last hidden gradient norm at initialisation: {ratios}")
     assert ratios["sigmoid"] < 0.02 and 0.2 < ratios["relu"] < 5
@@ -230,7 +233,7 @@ def test_unit_health_finds_dead_and_saturated_units(digits):
         hidden = keras.Model(network.inputs[0], network.layers[0].output)
         a = np.asarray(hidden(rows)).astype(np.float64)
         slope = {"relu": a > 0, "sigmoid": a * (1 - a) / 0.25, "tanh": 1 - a * a}[activation]
-        health = explain.unit_health(explain.layers_from_weights(weights, activation), rows)
+        health = explain.unit_health(DenseNetwork.from_weights(weights, activation), rows)
         assert len(health) == 2
         np.testing.assert_allclose(health[0].flat, (slope < 0.1).mean(axis=0))
         assert health[0].dead[:5].all() and health[0].dead_share == pytest.approx((slope < 0.1).all(axis=0).mean())
@@ -238,21 +241,21 @@ def test_unit_health_finds_dead_and_saturated_units(digits):
 
 
 def test_update_ratios_weigh_each_kernel_change(pretrained):
-    layers = list(pretrained.layers)
-    kernel, bias, activation = layers[1]
-    moved = [*layers[:1], (kernel * np.float32(1.01), bias + 1, activation), *layers[2:]]
+    first, middle, last = pretrained.layers
+    moved = DenseNetwork((first, replace(middle, kernel=middle.kernel * np.float32(1.01), bias=middle.bias + 1), last))
     np.testing.assert_allclose(explain.update_ratios(pretrained, moved), [0.0, 0.01, 0.0], atol=1e-6)
 
 
 def test_weight_images_and_unit_orders(pretrained):
-    kernel = pretrained.layers[0][0]
+    kernel = pretrained.layers[0].kernel
     images = explain.first_layer_images(pretrained)
     assert images.images.shape == (512, 28, 28) and images.images[17, 3, 25] == kernel[3 * 28 + 25, 17]
     assert 0 < images.limit <= np.abs(kernel).max()
     by_norm = explain.sort_units(pretrained, by="norm")
     assert sorted(by_norm) == list(range(512)) and np.all(np.diff(np.linalg.norm(kernel[:, by_norm], axis=0)) <= 0)
     by_use = explain.sort_units(pretrained, by="use")
-    assert np.linalg.norm(pretrained.layers[1][0][by_use[0]]) == np.linalg.norm(pretrained.layers[1][0], axis=1).max()
+    outgoing = pretrained.layers[1].kernel
+    assert np.linalg.norm(outgoing[by_use[0]]) == np.linalg.norm(outgoing, axis=1).max()
     a0 = np.array([0.5, -2.0, 0.0, 1.0])
     assert list(explain.top_units(a0, 2)) == [1, 3]
     assert list(explain.sort_units(pretrained, np.arange(512.0) % 7)[:2]) == [6, 13]
@@ -262,9 +265,13 @@ def test_weight_images_and_unit_orders(pretrained):
 
 def test_weights_lists_are_checked():
     kernel, bias = np.zeros((784, 10), np.float32), np.zeros(10, np.float32)
-    assert explain.layers_from_weights([kernel, bias], [])[0][2] == "softmax"
-    for weights, activations in (([kernel], "relu"), ([kernel, bias, kernel, bias], ["relu", "tanh", "softmax"])):
+    assert DenseNetwork.from_weights([kernel, bias], []).layers[0].activation.name == "softmax"
+    for weights, activations in (
+        ([kernel], "relu"),
+        ([kernel, bias, kernel, bias], ["relu", "tanh", "softmax"]),
+        ([kernel, bias, kernel, bias], "swish"),
+        ([kernel, bias], ["relu"]),  # no softmax at the end
+        ([kernel, bias, kernel, bias], "softmax"),  # softmax is not elementwise: never a hidden layer
+    ):
         with pytest.raises(ValueError):
-            explain.layers_from_weights(weights, activations)
-    with pytest.raises(ValueError):
-        explain.as_layers([(kernel, bias, "relu")])
+            DenseNetwork.from_weights(weights, activations)

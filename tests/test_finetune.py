@@ -22,7 +22,7 @@ from model.finetune import (
     MNIST_DROP_LIMIT,
     TeachOptions,
     holdout_split,
-    mnist_drop_blocks_activation,
+    mnist_drop_reason,
     mnist_reference,
     teach,
 )
@@ -57,11 +57,11 @@ def test_too_few_drawings_hold_nothing_out(labels):
 
 def test_an_mnist_drop_over_half_a_point_blocks_activation_with_a_reason():
     assert MNIST_DROP_LIMIT == 0.005
-    assert mnist_drop_blocks_activation(0.9928, 0.9900) is None
-    assert mnist_drop_blocks_activation(0.9928, 0.9940) is None
-    reason = mnist_drop_blocks_activation(0.9928, 0.9850)
+    assert mnist_drop_reason(0.9928, 0.9900) is None
+    assert mnist_drop_reason(0.9928, 0.9940) is None
+    reason = str(mnist_drop_reason(0.9928, 0.9850))
     assert reason and "99.28%" in reason and "98.50%" in reason and "0.78 points" in reason
-    assert mnist_drop_blocks_activation(0.99, 0.98, limit=0.02) is None
+    assert mnist_drop_reason(0.99, 0.98, limit=0.02) is None
 
 
 def test_options_out_of_range_are_refused():

@@ -36,6 +36,8 @@ WRONG_TYPES = {
     "curve of strings": {"history": {"loss": ["a"]}},
     "config out of range": {"config": {"units": 10**9}},
     "accuracy above 1": {"test_accuracy": 7},
+    "epochs in range but huge": {"epochs_completed": 10**30},  # broke Models (Arrow overflow)
+    "seconds in range but huge": {"training_seconds": 1e40},  # broke Train (Babel InvalidOperation)
 }
 
 
@@ -66,7 +68,7 @@ def test_metadata_of_the_wrong_types_is_listed_as_damaged_and_never_chosen(store
     newest = _save(store, "newest", "2026-02-01T00:00:00+00:00")
     _tamper(newest, **fields)
     listed = store.get("newest")
-    assert not listed.usable and "metadata damaged" in listed.problem
+    assert not listed.usable and "metadata damaged" in str(listed.problem)
     assert store.active().name == "older" and store.latest().name == "older"
     with pytest.raises(ModelStorageError, match="cannot be made active"):
         store.set_active("newest")
@@ -90,7 +92,7 @@ def test_huge_metadata_is_refused_before_it_is_parsed(store):
     path = _save(store, "bloated", "2026-01-01T00:00:00+00:00")
     _tamper(path, history={"loss": [0.5] * (MAX_METADATA_BYTES // 4)})
     assert path.with_suffix(".json").stat().st_size > MAX_METADATA_BYTES
-    assert "larger than" in store.get("bloated").problem
+    assert "larger than" in str(store.get("bloated").problem)
 
 
 def test_a_damaged_newest_model_file_is_skipped_by_the_cli(store, tmp_path):
@@ -113,10 +115,17 @@ def read_only(monkeypatch):
     def refuse(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
+    def open_for_reading_only(path, flags, *args, **kwargs):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            refuse()
+        return real_open(path, flags, *args, **kwargs)
+
+    real_open = os.open
+
     def arm() -> None:
         monkeypatch.setattr(os, "replace", refuse)
         monkeypatch.setattr(Path, "unlink", refuse)
-        monkeypatch.setattr(os, "open", refuse)
+        monkeypatch.setattr(os, "open", open_for_reading_only)
 
     return arm
 
@@ -154,6 +163,43 @@ def test_models_page_does_not_read_model_files_to_offer_a_download(app, tmp_path
     app.switch_page("pages/models.py").run()
     _no_traceback(app)
     assert app.get("download_button") and not [name for name in reads if name.endswith(".keras")]
+
+
+def test_arrays_of_the_wrong_kind_beside_a_model_are_a_message_and_hide_nothing(app, tmp_path):
+    """Labels missing gave a traceback that also hid Make active and Delete."""
+    path = _save(ModelStore(tmp_path / "models"), "projected", "2026-01-01T00:00:00+00:00")
+    np.savez(path.with_suffix(".npz"), projection=np.zeros((3, 5, 2), np.float32))
+    app.switch_page("pages/models.py").run()
+    _no_traceback(app)
+    assert any("cannot be shown" in warning.value and "projection_labels" in warning.value for warning in app.warning)
+    assert {"Make active", "Delete"} <= {button.label for button in app.button}
+
+
+def test_a_model_file_too_large_to_read_is_not_offered_for_download(app, tmp_path):
+    """A sparse 2 GB file was read whole when Download .keras was pressed: server peak 6.4 GB."""
+    from model.dense_file import MAX_ARCHIVE_BYTES
+
+    path = _save(ModelStore(tmp_path / "models"), "huge", "2026-01-01T00:00:00+00:00")
+    with open(path, "r+b") as file:
+        file.truncate(MAX_ARCHIVE_BYTES + 1)  # sparse: no disk used
+    app.switch_page("pages/models.py").run()
+    app.selectbox(key="manage_model").set_value("huge").run()
+    _no_traceback(app)
+    assert not app.get("download_button")
+    assert any("No download" in caption.value and "larger than" in caption.value for caption in app.caption)
+
+
+def test_a_fifo_named_active_txt_does_not_hang_the_cli(tmp_path):
+    """The CLI and every page read it; as a FIFO it blocked them forever."""
+    import cv2
+
+    (tmp_path / "models").mkdir()
+    os.mkfifo(tmp_path / "models" / "active.txt")
+    picture = tmp_path / "one.png"
+    cv2.imwrite(str(picture), np.pad(np.full((120, 24), 255, np.uint8), 80))
+    done = _cli("predict", str(picture), "--json", models_dir=tmp_path / "models", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["digit"] is not None
 
 
 def test_a_model_named_like_a_file_is_reached_by_its_name(store, tmp_path, monkeypatch):

@@ -19,16 +19,10 @@ from PIL import Image, ImageOps
 
 from bench.large_images import photo_of_digit
 from tests.helpers import PROJECT_ROOT
-from utils import image_io
-from utils.errors import ImageError
-from utils.image_io import (
-    DECODE_LONG_SIDE,
-    MAX_FILE_BYTES,
-    MAX_UPLOAD_MB,
-    decode_image,
-    read_bounded,
-    read_image_file,
-)
+from utils import image_io, untrusted
+from utils.errors import ImageError, LabError
+from utils.image_io import DECODE_LONG_SIDE, MAX_FILE_BYTES, MAX_UPLOAD_MB, decode_image, read_image_file
+from utils.untrusted import UntrustedFileError
 
 
 def _encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
@@ -130,19 +124,19 @@ def test_corrupted_files_give_an_image_error_or_an_image():
 
 
 def test_missing_file_names_the_path(tmp_path):
-    with pytest.raises(ImageError, match=r"absent\.png"):
+    with pytest.raises(LabError, match=r"absent\.png"):
         read_image_file(tmp_path / "absent.png")
 
 
 def test_directory_is_refused(tmp_path):
-    with pytest.raises(ImageError, match=rf"{tmp_path.name}: this is a directory, not an image file"):
+    with pytest.raises(UntrustedFileError, match=rf"{tmp_path.name}: this is a directory, not a regular file"):
         read_image_file(tmp_path)
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
 def test_dev_zero_is_refused_without_reading():
     """`predict /dev/zero other.png` read /dev/zero until MemoryError and never got to other.png."""
-    with pytest.raises(ImageError, match="/dev/zero: this is a character device, not an image file"):
+    with pytest.raises(UntrustedFileError, match="/dev/zero: this is a character device, not a regular file"):
         read_image_file("/dev/zero")
 
 
@@ -168,8 +162,8 @@ def test_fifo_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "digit.png"
     os.mkfifo(fifo)
     outcome = _in_a_thread(lambda: read_image_file(fifo))
-    assert isinstance(outcome.get("error"), ImageError)
-    assert "digit.png: this is a named pipe (FIFO), not an image file" in str(outcome["error"])
+    assert isinstance(outcome.get("error"), UntrustedFileError)
+    assert "digit.png: this is a named pipe (FIFO), not a regular file" in str(outcome["error"])
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
@@ -180,7 +174,7 @@ def test_fifo_swapped_in_after_the_check_neither_blocks_nor_is_read(tmp_path, mo
     regular = os.stat(PROJECT_ROOT / "README.md")
     real_stat = os.stat
     monkeypatch.setattr(
-        image_io.os, "stat", lambda path, *a, **k: regular if path == fifo else real_stat(path, *a, **k)
+        untrusted.os, "stat", lambda path, *a, **k: regular if path == fifo else real_stat(path, *a, **k)
     )
     outcome = _in_a_thread(lambda: read_image_file(fifo))
     assert "named pipe" in str(outcome.get("error"))
@@ -190,8 +184,8 @@ def test_file_over_the_cap_is_refused_before_reading(tmp_path, monkeypatch):
     big = tmp_path / "big.png"
     with open(big, "wb") as file:
         file.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk used
-    monkeypatch.setattr(image_io, "read_bounded", lambda *a, **k: pytest.fail("read a file over the cap"))
-    with pytest.raises(ImageError, match=rf"big\.png: the file is larger than the {MAX_UPLOAD_MB} MB limit"):
+    monkeypatch.setattr(untrusted, "read_stream", lambda *a, **k: pytest.fail("read a file over the cap"))
+    with pytest.raises(UntrustedFileError, match=r"big\.png: the file is larger than the 10\.5 MB limit \(10,485,760"):
         read_image_file(big)
 
 
@@ -204,9 +198,9 @@ def test_file_exactly_at_the_cap_is_read(tmp_path):
 
 
 def test_a_file_growing_while_read_is_cut_at_the_cap():
-    assert read_bounded(io.BytesIO(b"x" * 10), "f", limit=10) == b"x" * 10
-    with pytest.raises(ImageError, match=r"growing\.png: the file is larger than"):
-        read_bounded(io.BytesIO(b"x" * 11), "growing.png", limit=10)
+    assert untrusted.read_stream(io.BytesIO(b"x" * 10), 10, "f") == b"x" * 10
+    with pytest.raises(UntrustedFileError, match=r"growing\.png: the file is larger than"):
+        untrusted.read_stream(io.BytesIO(b"x" * 11), 10, "growing.png")
 
 
 def test_bytes_over_the_cap_are_refused():

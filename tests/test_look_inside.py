@@ -137,12 +137,13 @@ INSIDE_APP = """
 import sys
 sys.path.insert(0, {root!r})
 from model.dense_file import read_dense_network
+from model.inference import answer
 from model.storage import ModelStore
 from ui.inside import inside_network_ui
 from utils.mnist import load_raw
 from utils.preprocess import mnist_as_trained
-digit = mnist_as_trained(load_raw().x_test[:1]).reshape(28, 28)
-inside_network_ui(read_dense_network(ModelStore().get("default").path), digit)
+network = read_dense_network(ModelStore().get("default").path)
+inside_network_ui(network, answer(network, mnist_as_trained(load_raw().x_test[:1])).trace)
 """
 
 
@@ -153,15 +154,58 @@ def test_draw_page_inside_views_show_the_real_numbers(tmp_path):
     app = AppTest.from_file(str(script), default_timeout=60).run()
     assert not app.exception
     assert "Hidden layer 1: 512 relu units" in app.caption[0].value and "output 0" in app.caption[0].value
-    app.segmented_control(key="inside_view").set_value("One neuron").run()
+    app.segmented_control(key="inside_view").set_value("neuron").run()
     assert not app.exception and app.get("latex")[0].value.count("underbrace") == 6  # 4 terms, the rest, the bias
     app.selectbox(key="inside_layer").set_value(2).run()  # the output layer: softmax spelled out
     assert "frac" in app.get("latex")[1].value and app.dataframe[0].value.shape == (10, 4)
-    app.segmented_control(key="inside_view").set_value("Why this digit").run()
+    app.segmented_control(key="inside_view").set_value("attribution").run()
     check = next(block.value for block in app.markdown if block.value.startswith("**Check:**"))
     off_by = float(re.search(r"off by ([\d.]+)%", check).group(1)) / 100
     assert off_by < 0.01  # integrated gradients add up to the change of the score
-    app.segmented_control(key="inside_view").set_value("First-layer weights").run()
+    app.segmented_control(key="inside_view").set_value("weights").run()
     assert not app.exception
     weights = app.get("image")[-1].proto.imgs
     assert len(weights) == 32 and weights[0].caption.startswith("unit ")
+
+
+ONE_PASS_APP = """
+import sys
+sys.path.insert(0, {root!r})
+import numpy as np
+import streamlit as st
+from model.dense_file import read_dense_network
+from model.inference import answer
+from model.numpy_network import DenseNetwork
+from model.storage import ModelStore
+from ui.inside import inside_network_ui
+
+class Counting(DenseNetwork):
+    passes = 0
+
+    def trace(self, x):
+        type(self).passes += 1
+        return super().trace(x)
+
+read = read_dense_network(ModelStore().get("default").path)
+network = Counting(read.layers, read.name)
+digit = np.zeros((28, 28), np.float32)
+digit[6:22, 8:20] = 1.0  # a block: no digit, so not a sure answer
+said = answer(network, digit)
+inside_network_ui(network, said.trace)
+st.text(f"passes {{Counting.passes}} answer {{int(said.probabilities.argmax())}} p {{said.probabilities.max():.6f}}")
+"""
+
+
+def test_the_prediction_and_the_inside_views_share_one_forward_pass(tmp_path):
+    script = tmp_path / "one_pass.py"
+    script.write_text(ONE_PASS_APP.format(root=str(PROJECT_ROOT)))
+    app = AppTest.from_file(str(script), default_timeout=60).run()
+    for view in ("activations", "weights", "neuron"):
+        app.segmented_control(key="inside_view").set_value(view).run()
+        assert not app.exception
+        passes, digit, p = re.fullmatch(r"passes (\d+) answer (\d) p ([\d.]+)", app.text[-1].value).groups()
+        assert passes == "1", view  # the answer's pass, and no other
+    app.selectbox(key="inside_layer").set_value(2).run()  # the output layer: the answer's own probabilities
+    softmax = app.get("latex")[1].value
+    assert f"p_{{{digit}}} = " in softmax
+    assert float(re.search(r"= ([\d.]+)\s*\$\$$", softmax).group(1)) == pytest.approx(float(p), abs=1e-4)

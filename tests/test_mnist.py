@@ -100,7 +100,7 @@ def test_no_download_is_one_sentence_that_says_what_to_do(tmp_path, monkeypatch)
 @pytest.mark.parametrize(
     ("overrides", "problem"),
     [
-        ({"y_test": None}, "missing arrays \\['y_test'\\]"),
+        ({"y_test": None}, "missing arrays y_test; expected keys x_test, x_train, y_test, y_train"),
         ({"x_train": np.zeros((20, 28, 28), np.float32)}, "x_train has dtype float32"),
         ({"x_test": np.zeros((5, 32, 32), np.uint8)}, "x_test has shape \\(5, 32, 32\\)"),
         ({"x_train": np.zeros((20, 784), np.uint8)}, "x_train has shape \\(20, 784\\)"),

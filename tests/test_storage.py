@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
+import threading
 import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from model.config import TrainingConfig
@@ -16,6 +20,7 @@ from model.storage import (
     DEFAULT_MODEL_NAME,
     LEFTOVER_AGE_S,
     ModelExistsError,
+    ModelInfo,
     ModelLoadError,
     ModelNotFoundError,
     ModelStorageError,
@@ -129,14 +134,14 @@ def test_broken_metadata_is_listed_with_a_problem(store):
     info = _save(store, "halfmeta", "2026-01-01T00:00:00+00:00")
     info.path.with_suffix(".json").write_text("{ not json", encoding="utf-8")
     listed = store.get("halfmeta")
-    assert "metadata unreadable" in listed.problem and listed.metadata.config is None
+    assert "metadata unreadable" in str(listed.problem) and listed.metadata.config is None
 
 
 def test_damaged_model_file_is_listed_with_a_problem_and_others_stay_usable(store):
     _save(store, "good", "2026-01-01T00:00:00+00:00")
     damaged = _save(store, "damaged", "2026-01-02T00:00:00+00:00")
     damaged.path.write_bytes(damaged.path.read_bytes()[:100])  # truncated, as by a full disk
-    assert "model file damaged" in store.get("damaged").problem
+    assert "model file damaged" in str(store.get("damaged").problem)
     assert store.get("good").problem is None and store.load("good") is not None
 
 
@@ -200,3 +205,131 @@ def test_leftovers_of_killed_saves_are_cleaned_up_but_not_a_save_in_progress(sto
     os.utime(old, (an_hour_and_more, an_hour_and_more))
     _save(store, "next", "2026-01-02T00:00:00+00:00")  # every save tidies up first
     assert not old.exists() and fresh.exists()
+
+
+# -- the models folder is data from outside (issue 21 §1, §6) -------------------------
+
+
+def _without_waiting(function, fifo: Path, seconds: float = 5.0):
+    """``function()`` in a thread; if it blocks on ``fifo``, the test fails (and the reader is let go)."""
+    outcome: dict = {}
+    thread = threading.Thread(target=lambda: outcome.update(value=function()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    blocked = thread.is_alive()
+    with contextlib.suppress(OSError):  # release a blocked reader: open the other end, close it
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert not blocked, "blocked on a FIFO"
+    return outcome.get("value")
+
+
+def test_active_txt_as_a_fifo_never_blocks(store):
+    """The sidebar reads it on every run: a FIFO left every page of every session blank forever."""
+    store.root.mkdir(parents=True)
+    os.mkfifo(store.root / "active.txt")
+    assert _without_waiting(lambda: store.active().name, store.root / "active.txt") == DEFAULT_MODEL_NAME
+
+
+def test_saved_sets_list_only_what_can_be_loaded(store):
+    folder = store.drawings_dir
+    folder.mkdir(parents=True)
+    (folder / "ana.zip").write_bytes(b"zip")
+    (folder / "my set.zip").write_bytes(b"zip")  # copied by hand: no name leads to it
+    (folder / ".ana.0123.tmp.zip").write_bytes(b"")  # a save in progress
+    (folder / "gone.zip").symlink_to(folder / "nowhere.zip")
+    os.mkfifo(folder / "pipe.zip")
+    assert store.drawing_sets() == ["ana"]
+    assert store.drawing_set("ana", 10) == b"zip"
+
+
+def test_a_fifo_swapped_in_for_a_saved_set_is_refused_at_once(store):
+    store.drawings_dir.mkdir(parents=True)
+    os.mkfifo(store.drawings_dir / "ana.zip")
+
+    def load() -> str:
+        with pytest.raises(ModelStorageError) as caught:
+            store.drawing_set("ana", 10_000)
+        return str(caught.value)
+
+    assert "named pipe (FIFO)" in _without_waiting(load, store.drawings_dir / "ana.zip")
+
+
+def test_a_set_is_never_silently_replaced(store):
+    """A second user saving the same name replaced the first's set, and both were told "Saved"."""
+    assert store.save_drawing_set("ana", b"first") == "ana"
+    with pytest.raises(ModelExistsError, match="a set of drawings named 'ana' already exists"):
+        store.save_drawing_set("ana", b"second")
+    assert store.drawing_set("ana", 100) == b"first"
+    assert not [path for path in store.drawings_dir.iterdir() if path.name.startswith(".")]  # no temporary left
+
+
+def test_killed_set_saves_leave_no_temporary_files(store):
+    store.drawings_dir.mkdir(parents=True)
+    stale, fresh = store.drawings_dir / ".ana.dead.tmp.zip", store.drawings_dir / ".bob.live.tmp.zip"
+    for path in (stale, fresh):
+        path.write_bytes(b"half a zip")
+    old = time.time() - LEFTOVER_AGE_S - 60
+    os.utime(stale, (old, old))
+    store.save_drawing_set("carla", b"zip")
+    assert not stale.exists() and fresh.exists()
+
+
+def test_a_unique_name_always_fits_the_limit_and_is_free(store):
+    """A 59+ character name failed after the teaching: '-2' went past 64 and was cut back to the taken name."""
+    store.root.mkdir(parents=True)
+    long = "a" * 64
+    for name in (long, long[:62] + "-2"):
+        (store.root / f"{name}.keras").write_bytes(b"")
+        (store.root / f"{name}.json").write_bytes(b"{}")
+    name = store.unique_name(long + "+mine")
+    assert len(name) <= 64 and name == store.check_new_name(name) == long[:62] + "-3"
+
+
+@pytest.fixture
+def projected(store):
+    """A saved model and a function that writes the arrays beside it."""
+    info = _save(store, "projected", "2026-01-01T00:00:00+00:00")
+
+    def write(**arrays) -> ModelInfo:
+        np.savez(info.path.with_suffix(".npz"), **arrays)
+        return info
+
+    return write
+
+
+POINTS, LABELS = np.zeros((3, 5, 2), np.float32), np.arange(5, dtype=np.uint8)
+MISTYPED = {
+    "labels missing": ({"projection": POINTS}, "holds no projection_labels.npy"),
+    "0 epochs": ({"projection": POINTS[:0], "projection_labels": LABELS}, r"shape \(0, 5, 2\)"),
+    "1-D": ({"projection": POINTS.ravel(), "projection_labels": LABELS}, "in 1 dimensions"),
+    "strings": ({"projection": POINTS, "projection_labels": np.array(["a"] * 5)}, "<U1 numbers"),
+    "length mismatch": ({"projection": POINTS, "projection_labels": LABELS[:4]}, "4 labels for 5 digits"),
+    "scalar": ({"projection": POINTS, "projection_labels": np.uint8(3)}, "in 0 dimensions"),
+    "not digits": ({"projection": POINTS, "projection_labels": LABELS + 7}, "not digits 0-9"),
+}
+
+
+@pytest.mark.parametrize(("arrays", "reason"), MISTYPED.values(), ids=MISTYPED.keys())
+def test_mistyped_arrays_beside_a_model_are_a_clear_problem(projected, store, arrays, reason):
+    info = projected(**arrays)
+    with pytest.raises(ModelStorageError, match=reason) as caught:
+        store.extras(info)
+    assert "the projection saved with projected cannot be shown" in str(caught.value)
+    assert store.get("projected").usable  # the model itself is fine
+
+
+def test_arrays_beside_a_model_that_unpack_far_past_their_cap_are_refused_cheaply(projected, store):
+    """195 KB unpacked to 200 MB on every run of the Models page."""
+    info = projected(projection=POINTS, projection_labels=LABELS)
+    assert store.extras(info)["projection"].shape == (3, 5, 2)
+    path = info.path.with_suffix(".npz")
+    np.savez_compressed(path, projection=np.zeros((100, 75_000, 2), np.float32), projection_labels=LABELS)
+    assert path.stat().st_size < 1_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelStorageError, match=r"projection\.npy would unpack to 60\.0 MB, more than the 20\.0"):
+            store.extras(info)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20

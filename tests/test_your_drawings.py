@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import time
 
 import cv2
@@ -13,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from model.storage import DEFAULT_MODEL_NAME, ModelStore
 from tests.helpers import PROJECT_ROOT
-from utils.drawings import drawing_from_image, drawings_to_zip
+from utils.drawings import Drawing, drawing_from_image, drawings_to_zip
 
 APP = str(PROJECT_ROOT / "app.py")
 
@@ -133,3 +134,37 @@ def test_teaching_shows_before_and_after_and_can_be_undone(app, drawings, tmp_pa
         assert store.active().name == "default+mine"
         next(b for b in app.button if b.label.startswith("Undo")).click().run()
     assert store.active().name == DEFAULT_MODEL_NAME
+
+
+def test_a_session_keeps_at_most_what_one_zip_holds_and_says_so(app, drawings):
+    """Five 100 KB uploads cost the server 340 MB; over 2,000 drawings, "Download all" did nothing."""
+    from ui.drawings import MAX_KEPT, MAX_KEPT_BYTES
+
+    app.session_state["my_drawings"] = [drawings[0]] * MAX_KEPT
+    app.switch_page("pages/drawings.py").run()
+    app.file_uploader(key="mine_upload").upload("more.zip", drawings_to_zip(drawings[:6]), "application/zip").run()
+    assert not app.exception and len(app.session_state["my_drawings"]) == MAX_KEPT
+    assert any("6 not added: this session keeps at most 2,000 drawings" in info.value for info in app.info)
+    assert drawings_to_zip(app.session_state["my_drawings"])  # "Download all" always has a zip to give
+    big = Drawing(b"x" * (MAX_KEPT_BYTES - 1000), drawings[1].pixels, drawings[1].label)
+    app.session_state["my_drawings"] = [big]
+    app.file_uploader(key="mine_upload").clear().upload("two.zip", drawings_to_zip(drawings[:2]), "application/zip")
+    app.run()
+    assert len(app.session_state["my_drawings"]) == 1
+    assert any("2 not added" in info.value and "9.4 MB of pictures" in info.value for info in app.info)
+
+
+def test_the_sets_folder_with_a_dangling_link_a_pipe_or_a_save_in_progress_still_works(app, drawings, tmp_path):
+    """A dangling symlink (or a save in progress) in drawings/ gave every visitor a traceback."""
+    folder = tmp_path / "models" / "drawings"
+    folder.mkdir(parents=True)
+    (folder / "gone.zip").symlink_to(folder / "nowhere.zip")
+    os.mkfifo(folder / "pipe.zip")
+    (folder / "ana.zip").write_bytes(drawings_to_zip(drawings[:5]))
+    app.session_state["my_drawings"] = list(drawings[:5])
+    app.switch_page("pages/drawings.py").run()
+    assert not app.exception
+    assert app.selectbox(key="saved_set").options == ["ana"]
+    app.text_input(key="set_name").input("ana").run()
+    next(b for b in app.button if b.label == "Save set").click().run()
+    assert any("a set of drawings named 'ana' already exists" in error.value for error in app.error)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import altair as alt
 import numpy as np
 import pandas as pd
 
-from utils.i18n import N_, _
+from model.events import Layer
+from ui.language import _
+from utils.i18n import N_
 
 # Axis and legend titles and the names in the data are in the reader's language, so each chart is made
 # per script run, after the language is known.
@@ -49,7 +53,9 @@ def training_curves(batches: pd.DataFrame, epochs: pd.DataFrame, metric: str) ->
     return (curve + points).properties(height=280)
 
 
-def history_overlay(histories: dict[str, dict[str, list[float]]], metric: str, fraction: bool = False) -> alt.Chart:
+def history_overlay(
+    histories: Mapping[str, Mapping[str, Sequence[float]]], metric: str, fraction: bool = False
+) -> alt.Chart:
     """Several models' per-epoch curves on one chart: a colour per model, solid training, dashed validation.
 
     With ``fraction`` the x axis is the share of each model's training done, so a 3-epoch
@@ -153,11 +159,9 @@ def pixel_heatmap(digit: np.ndarray) -> alt.Chart:
 UPDATE_RATIO_GUIDE = 1e-3  # CS231n: updates about a thousandth of the weights per step are healthy
 
 
-def layer_label(name: str) -> str:
-    """``model.events.layer_name``'s English ('hidden 2', 'output') in the reader's language."""
-    if name == "output":
-        return _("output")
-    return _("hidden {number}").format(number=name.removeprefix("hidden "))
+def layer_label(layer: Layer) -> str:
+    """A Dense layer in the reader's words: 'hidden 2', 'output'."""
+    return _("output") if layer.is_output else _("hidden {number}").format(number=layer.number)
 
 
 def _with_layer_labels(frame: pd.DataFrame) -> pd.DataFrame:

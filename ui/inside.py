@@ -1,60 +1,65 @@
 """'Inside the network' on the Draw page: activations, first-layer weights, one neuron's sum, and why this digit.
 
-Everything is computed by ``model.explain`` from the same NumPy network that answered,
-so it agrees with the Prediction to the last digit and needs no TensorFlow. Only the
-view the user picks is computed and drawn, so the answer stays fast.
+Every view reads the forward pass that gave the Prediction (``model.numpy_network.Trace``),
+so it agrees with the answer to the last digit, costs no second pass and needs no
+TensorFlow. Only the view the user picks is computed and drawn, so the answer stays fast.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from model.dense_file import DenseNetwork
 from model.explain import (
-    Trace,
     calculation,
     contributions,
     first_layer_images,
     integrated_gradients,
     softmax_terms,
     sort_units,
-    trace,
 )
+from model.numpy_network import Activation, DenseNetwork, Trace
+from ui.language import _, number, percent, significant
 from ui.visual import diverging, enlarge, unit_strip
-from utils.i18n import N_, _, number, percent, significant
+from utils.i18n import N_
 
-VIEWS = (N_("Activations"), N_("First-layer weights"), N_("One neuron"), N_("Why this digit"))  # English: the values
 WEIGHT_UNITS_SHOWN = 32
-SATURATED = {"sigmoid": (0.02, 0.98), "tanh": (-0.96, 0.96)}  # beyond these the slope is under a tenth of its peak
 
 
-def inside_network_ui(network: object, digit: np.ndarray) -> None:
-    """The section under the Prediction; ``digit`` is the 28x28 input the network just saw."""
+@dataclass(frozen=True)
+class View:
+    label: str  # English, marked with N_(): shown through _()
+    show: Callable[[DenseNetwork, Trace], None]
+
+
+def inside_network_ui(network: object, kept: Trace | None) -> None:
+    """The section under the Prediction; ``kept`` is the forward pass that gave it (None: not a NumPy network)."""
     st.subheader(_("Inside the network"))
-    if not isinstance(network, DenseNetwork):
+    if kept is None or not isinstance(network, DenseNetwork):
         st.info(_("These views need a plain stack of Dense layers, which every network this app trains is."))
         return
-    view = st.segmented_control(_("Look at"), VIEWS, format_func=_, default=VIEWS[0], key="inside_view")
-    kept = trace(network, digit.reshape(-1))
-    if view == "Activations":
-        activations_view(network, kept)
-    elif view == "First-layer weights":
-        weights_view(network, kept)
-    elif view == "One neuron":
-        neuron_view(network, kept)
-    elif view == "Why this digit":
-        attribution_view(network, kept)
+    view = st.segmented_control(
+        _("Look at"),
+        list(VIEWS),
+        format_func=lambda view: _(VIEWS[view].label),
+        default="activations",
+        key="inside_view",
+    )
+    if view is not None:
+        VIEWS[view].show(network, kept)
 
 
 def activations_view(network: DenseNetwork, kept: Trace) -> None:
     shared = st.toggle(_("One colour scale for all layers"), False, key="inside_shared_scale")
-    everything = np.concatenate(kept.a) if kept.a else np.zeros(1)
-    for index, (values, (_weights, _bias, activation)) in enumerate(zip(kept.a, network.layers, strict=False)):
+    everything = np.concatenate(kept.hidden) if kept.hidden else np.zeros(1)
+    for index, (values, layer) in enumerate(zip(kept.hidden, network.layers, strict=False)):
         order = np.argsort(-values, kind="stable")  # the most active units first
         low, high = (everything.min(), everything.max()) if shared else (values.min(), values.max())
-        marked, words = _marked(values, activation)
+        marked, words = _marked(values, layer.activation)
         st.image(unit_strip(values[order], low, high, marked[order]), output_format="PNG")
         st.caption(
             _(
@@ -62,7 +67,7 @@ def activations_view(network: DenseNetwork, kept: Trace) -> None:
             ).format(
                 layer=index + 1,
                 units=len(values),
-                activation=activation,
+                activation=layer.activation.name,
                 high=significant(values.max()),
                 low=significant(values.min()),
             )
@@ -71,20 +76,16 @@ def activations_view(network: DenseNetwork, kept: Trace) -> None:
     st.caption(_("Dark: low, yellow: high. The output layer is the Prediction's ten probabilities above."))
 
 
-def _marked(values: np.ndarray, activation: str) -> tuple[np.ndarray, str]:
-    """Units shown crossed: ReLUs that output exactly 0, sigmoid/tanh units stuck near their limits."""
-    if activation == "relu":
-        off = values <= 0
-        return off, _("Crossed: {count} units output 0 for this drawing (ReLU is off below 0).").format(
-            count=int(off.sum())
-        )
-    if activation in SATURATED:
-        low, high = SATURATED[activation]
-        stuck = (values < low) | (values > high)
-        return stuck, _("Crossed: {count} saturated units (near their limits, where they barely learn).").format(
-            count=int(stuck.sum())
-        )
-    return np.zeros(len(values), bool), ""
+def _marked(values: np.ndarray, activation: Activation) -> tuple[np.ndarray, str]:
+    """Units shown crossed, the flat ones: ReLUs that output 0, sigmoid/tanh units stuck near their limits."""
+    flat = activation.flat(values)
+    if activation.saturates:
+        words = N_("Crossed: {count} saturated units (near their limits, where they barely learn).")
+    elif activation.name == "relu":
+        words = N_("Crossed: {count} units output 0 for this drawing (ReLU is off below 0).")
+    else:
+        return flat, ""
+    return flat, _(words).format(count=int(flat.sum()))
 
 
 def weights_view(network: DenseNetwork, kept: Trace) -> None:
@@ -96,10 +97,11 @@ def weights_view(network: DenseNetwork, kept: Trace) -> None:
         key="inside_weight_order",
     )
     pictures = first_layer_images(network)
-    order = sort_units(network, kept.a[0] if order_by == "activation" else None, by=order_by)[:WEIGHT_UNITS_SHOWN]
+    first = kept.hidden[0]
+    order = sort_units(network, first if order_by == "activation" else None, by=order_by)[:WEIGHT_UNITS_SHOWN]
     st.image(
         [enlarge(diverging(pictures.images[unit], pictures.limit), 3) for unit in order],
-        caption=[_("unit {unit}: {value}").format(unit=unit, value=number(kept.a[0][unit], 2)) for unit in order],
+        caption=[_("unit {unit}: {value}").format(unit=unit, value=number(first[unit], 2)) for unit in order],
         width=84,
         output_format="PNG",
     )
@@ -117,15 +119,15 @@ def neuron_view(network: DenseNetwork, kept: Trace) -> None:
     names = [_("Hidden layer {layer}").format(layer=i + 1) for i in range(count - 1)] + [_("Output layer")]
     layer_col, unit_col = st.columns(2)
     layer = layer_col.selectbox(_("Layer"), range(count), format_func=names.__getitem__, key="inside_layer")
-    outputs = kept.a[layer] if layer < count - 1 else kept.probabilities
+    outputs = kept.outputs[layer]
     ranked = [int(u) for u in np.argsort(-outputs, kind="stable")]
     unit = unit_col.selectbox(
         _("Unit (most active first)") if layer < count - 1 else _("Digit"),
         ranked,
-        format_func=lambda u: f"{u}  ({significant(outputs[u])})",
+        format_func=lambda u: f"{u}  ({significant(float(outputs[u]))})",
         key=f"inside_unit_{layer}",
     )
-    parts = contributions(network, kept.inputs, layer, unit)
+    parts = contributions(network, kept, layer, unit)
     steps = calculation(parts, k=4)
     if layer == 0:
         limit = float(np.abs(parts.terms).max()) or 1.0
@@ -179,7 +181,9 @@ def attribution_view(network: DenseNetwork, kept: Trace) -> None:
         _("Why {digit} and not…").format(digit=predicted),
         [None, *ranked[1:]],
         format_func=lambda d: (
-            _("just why {digit}").format(digit=predicted) if d is None else f"{d} ({percent(kept.probabilities[d])})"
+            _("just why {digit}").format(digit=predicted)
+            if d is None
+            else f"{d} ({percent(float(kept.probabilities[d]))})"
         ),
         key="inside_versus",
     )
@@ -216,3 +220,11 @@ def attribution_view(network: DenseNetwork, kept: Trace) -> None:
             "the score, which is how you know the map accounts for all of it."
         )
     )
+
+
+VIEWS = {  # what the "Look at" control offers, by id; the labels are what people read
+    "activations": View(N_("Activations"), activations_view),
+    "weights": View(N_("First-layer weights"), weights_view),
+    "neuron": View(N_("One neuron"), neuron_view),
+    "attribution": View(N_("Why this digit"), attribution_view),
+}

@@ -8,6 +8,8 @@ opened in the same tab) wins over an earlier choice.
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -21,7 +23,6 @@ from utils.i18n import (
     render,
     sig,
     translations,
-    use_language_source,
 )
 
 LANG_KEY = "lang"  # session-state key of the switch, and the URL parameter
@@ -46,8 +47,12 @@ def ngettext(singular: str, plural: str, count: int) -> str:
 
 
 def say(text: object) -> str:
-    """A Message, a LabError's message or a Number in this session's language; anything else as its text."""
-    return render(text, _session_language())
+    """Markdown for ``st.error``, captions, labels: a Message, a LabError or a Number in this session's language.
+
+    The Message's own Markdown is kept; its values, and any plain string, came from outside (a link, an
+    upload, a file name) and are shown as written (``markdown_literal``), never as a link, an image or HTML.
+    """
+    return render(text, _session_language(), markdown_literal)
 
 
 def _written(value: Number) -> str:
@@ -67,6 +72,23 @@ def significant(value: float, digits: int = 3) -> str:
 def percent(share: float, decimals: int = 1) -> str:
     """A share as a percentage this session's way: 97.5% / 97,5%."""
     return _written(pct(share, decimals))
+
+
+def accuracy(share: float | None) -> str:
+    """A model's test accuracy this session's way: 98.16% (98,16%), or 'not scored'."""
+    return _("not scored") if share is None else percent(share, 2)
+
+
+_MARKDOWN_SIGNS = re.compile(r"[\\`*~\[\]<>&$|]|(?<![^\W_])_|_(?![^\W_])")  # a ``_`` inside a word is plain
+_LINE_START = re.compile(r"^([ \t]*(?:\d+(?=[.)]))?)([#+=.)-])")  # a heading, list or rule where a line starts
+_BARE_LINK = re.compile(r"(?=://)|(?<=\b[Ww]{3})(?=\.)|(?=@)|(?<=:)(?=\w)")  # http://, www., a@b.c, :icon:
+WORD_JOINER = "\u2060"  # invisible; a backslash does not keep a bare address from becoming a link, nor an icon
+
+
+def markdown_literal(text: str) -> str:
+    """``text`` as Markdown that shows exactly ``text`` on one line: no link, image, HTML, emphasis, math or icon."""
+    text = _BARE_LINK.sub(WORD_JOINER, " ".join(text.splitlines()))
+    return _LINE_START.sub(r"\1\\\2", _MARKDOWN_SIGNS.sub(r"\\\g<0>", text))
 
 
 def _language_to_url() -> None:
@@ -100,7 +122,6 @@ def _translate_streamlit_words() -> None:
 
 def language_ui() -> str:
     """The sidebar's language switch; call before anything on the page is written. Returns the language."""
-    use_language_source(_session_language)
     from_url = st.query_params.get(LANG_KEY)
     if from_url in LANGUAGES and from_url != st.session_state.get(_APPLIED_KEY):
         st.session_state[LANG_KEY] = st.session_state[_APPLIED_KEY] = from_url

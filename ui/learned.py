@@ -8,13 +8,14 @@ import numpy as np
 import streamlit as st
 
 from model.dense_file import DenseNetwork
-from model.explain import top_units, trace
+from model.events import Layer
+from model.explain import top_units
 from model.storage import ModelInfo, ModelStore
-from ui.charts import projection_scatter
+from ui.charts import layer_label, projection_scatter
+from ui.language import _, number, percent, say, significant
 from ui.resources import network_for, raw_mnist
 from ui.visual import digit_table
 from utils.errors import LabError
-from utils.i18n import _, number, percent, significant
 from utils.preprocess import mnist_as_trained
 
 FAVOURITES = 9
@@ -28,7 +29,7 @@ def test_inputs(preprocessing: str) -> np.ndarray:
 @st.cache_resource(max_entries=4, show_spinner=False)
 def hidden_layer(path: str, modified: float, preprocessing: str, layer: int, _network: DenseNetwork) -> np.ndarray:
     """Layer ``layer``'s activations for every test digit (cached per model file and layer)."""
-    return trace(_network, test_inputs(preprocessing)).a[layer]
+    return _network.trace(test_inputs(preprocessing)).hidden[layer]
 
 
 def learned_ui(store: ModelStore, models: list[ModelInfo]) -> None:
@@ -42,7 +43,7 @@ def learned_ui(store: ModelStore, models: list[ModelInfo]) -> None:
         with st.spinner(_("Preparing the 10,000 test digits…")):
             inputs = test_inputs(info.metadata.preprocessing)
     except LabError as error:
-        st.error(str(error))
+        st.error(say(error))
         return
     if not isinstance(network, DenseNetwork):
         st.info(_("These views need a plain stack of Dense layers, which every network this app trains is."))
@@ -57,7 +58,7 @@ def favourite_digits(info: ModelInfo, network: DenseNetwork, inputs: np.ndarray)
     layer = layer_col.selectbox(
         _("Hidden layer"),
         range(hidden),
-        format_func=lambda i: _("hidden {layer}").format(layer=i + 1),
+        format_func=lambda i: layer_label(Layer(i + 1)),
         key="learned_layer",
     )
     with st.spinner(_("Running the test digits through the network…")):
@@ -79,14 +80,18 @@ def favourite_digits(info: ModelInfo, network: DenseNetwork, inputs: np.ndarray)
             high=significant(values[best[0], unit]),
             low=significant(values[best[-1], unit]),
             digits=", ".join(str(int(raw.y_test[i])) for i in best),
-            silent=percent(np.mean(values[:, unit] <= 0), 0),
+            silent=percent(float(np.mean(values[:, unit] <= 0)), 0),
         ),
         output_format="PNG",
     )
 
 
 def separating_classes(store: ModelStore, info: ModelInfo) -> None:
-    extras = store.extras(info)
+    try:
+        extras = store.extras(info)
+    except LabError as error:  # the arrays beside the model are damaged or hostile: the model itself is fine
+        st.warning(say(error))
+        return
     if "projection" not in extras:
         st.caption(_("This model was trained before projections were recorded: train a new one to watch this."))
         return

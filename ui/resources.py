@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from model.jobs import TrainingQueue, WarmWorkers
+from model.jobs import JobQueue, WarmWorkers
 from model.storage import ModelInfo, ModelStore, load_for_inference
-from utils.i18n import _
+from model.work import prepare_training
+from ui.language import _
 from utils.mnist import RawMnist, load_raw
 from utils.settings import read_settings
 
@@ -58,11 +59,11 @@ def model_store() -> ModelStore:
 
 @st.cache_resource(show_spinner=False)
 def training_workers() -> WarmWorkers:
-    """A training process started (TensorFlow imported, MNIST ready) before anyone presses Train."""
-    return WarmWorkers()
+    """A worker process started (TensorFlow imported, MNIST ready) before anyone presses Train or Teach."""
+    return WarmWorkers(prepare_training)
 
 
 @st.cache_resource
-def training_queue() -> TrainingQueue:
-    """The server's one queue of trainings, sized by ``MNIST_LAB_MAX_TRAININGS`` when first used."""
-    return TrainingQueue(read_settings().max_trainings)
+def training_queue() -> JobQueue:
+    """The server's one queue of jobs (trainings, teachings), sized by ``MNIST_LAB_MAX_TRAININGS`` when first used."""
+    return JobQueue(read_settings().max_trainings)

@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from model.config import SETTINGS, Setting, TrainingConfig
+from model.config import LIMITS, SETTINGS, Setting, TrainingConfig, shown
 from model.storage import ModelInfo, ModelStore
+from ui.language import _, say
 from ui.resources import network_for
 from utils.errors import ConfigError, LabError
-from utils.i18n import N_, _
+from utils.i18n import N_, Message
 from utils.preprocess import recipe_for
 
 if TYPE_CHECKING:
@@ -35,12 +36,12 @@ def setting_widget(setting: Setting, **options: Any) -> Any:
         labels = {name: _(option.label) for name, option in setting.options.items()}
         names = list(setting.options)
         if len(names) <= 3:
-            return st.radio(label, names, names.index(default), format_func=labels.get, horizontal=True,
+            return st.radio(label, names, names.index(default), format_func=labels.__getitem__, horizontal=True,
                             **common)  # fmt: skip
-        return st.selectbox(label, names, names.index(default), format_func=labels.get, **common)
+        return st.selectbox(label, names, names.index(default), format_func=labels.__getitem__, **common)
     if setting.choices is not None:
         return st.select_slider(label, list(setting.choices), default, **common)
-    low, high = setting.limits
+    low, high = LIMITS[setting.field]
     if setting.kind is int and high - low > 1000:
         return int(st.number_input(label, int(low), int(high), default, **common))
     if setting.kind is int:
@@ -55,7 +56,7 @@ def settings_ui(advanced: tuple[str, ...] = ()) -> TrainingConfig:
     value (from the URL, else the default): a teacher's "only change the activation" lesson.
     """
     for problem in settings_from_url():
-        st.warning(problem, icon=":material/link_off:")
+        st.warning(say(problem), icon=":material/link_off:")
     hidden = hidden_settings()
     shown = [s for s in SETTINGS if s.param not in hidden]
     chosen = {s.field: st.session_state.get(s.param, s.default) for s in SETTINGS if s.param in hidden}
@@ -81,10 +82,9 @@ LINK_PROBLEMS = {
 }
 
 
-def _link_problem(setting: Setting, kind: str, **values: Any) -> ConfigError:
-    """The error for a refused URL value, said in the reader's language."""
-    values |= {"param": setting.param, "default": setting.default}
-    return ConfigError(_(LINK_PROBLEMS[kind]).format(**values))
+def _link_problem(setting: Setting, kind: str, **values: object) -> ConfigError:
+    """The error for a refused URL value: what the setting allows, and that its default is kept."""
+    return ConfigError(Message(LINK_PROBLEMS[kind], values, param=setting.param, default=shown(setting.default)))
 
 
 def parse_setting(setting: Setting, raw: str) -> Any:
@@ -97,19 +97,18 @@ def parse_setting(setting: Setting, raw: str) -> Any:
     except (KeyError, ValueError):
         if setting.kind is bool:
             raise _link_problem(setting, "unreadable_bool", raw=repr(raw)) from None
-        low, high = setting.bounds
+        low, high = map(shown, LIMITS[setting.field])
         raise _link_problem(setting, "unreadable", raw=repr(raw), low=low, high=high) from None
     problem = setting.problem(value)
     if problem is not None:
         kind, values = problem
         raise _link_problem(setting, kind, **values)
     if setting.choices is not None and value not in setting.choices:
-        choices = ", ".join(f"{c:g}" for c in setting.choices)
-        raise _link_problem(setting, "choices", raw=repr(raw), choices=choices)
+        raise _link_problem(setting, "choices", raw=repr(raw), choices=[shown(c) for c in setting.choices])
     return value
 
 
-def settings_from_url() -> list[str]:
+def settings_from_url() -> list[Message]:
     """Take settings from the URL the first time the page runs in a session; refuse bad values, keep defaults."""
     if st.session_state.get("_settings_read_from_url"):
         return []
@@ -122,7 +121,7 @@ def settings_from_url() -> list[str]:
         try:
             st.session_state[setting.param] = parse_setting(setting, raw)
         except ConfigError as error:
-            problems.append(str(error))
+            problems.append(error.message)
     return problems
 
 
@@ -164,6 +163,6 @@ def model_picker_ui(store: ModelStore) -> tuple[ModelInfo, DenseNetwork | keras.
         network = network_for(info)
         recipe_for(info.metadata.preprocessing)  # a version this app does not know is refused here
     except LabError as error:
-        st.error(_("This model cannot be used: {error}").format(error=error))
+        st.error(_("This model cannot be used: {error}").format(error=say(error)))
         st.stop()
     return info, network

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from utils.i18n import _
+from utils.i18n import N_, Message
 from utils.preprocess import to_luminance
 
 INK_LEVEL = 0.5
@@ -26,8 +26,12 @@ THICK_PEN = 0.25  # strokes wider than this share of the digit's height merge in
 
 @dataclass(frozen=True)
 class CanvasProblem:
-    message: str
+    message: Message
     blocks_prediction: bool  # False: classify anyway and show the message beside the answer
+
+
+def _problem(words: str, blocks_prediction: bool) -> CanvasProblem:
+    return CanvasProblem(Message(words), blocks_prediction)
 
 
 def canvas_problem(canvas: np.ndarray) -> CanvasProblem | None:
@@ -37,8 +41,8 @@ def canvas_problem(canvas: np.ndarray) -> CanvasProblem | None:
         return None
     height, width = ink.shape
     if ink.mean() > FILLED_FRACTION:
-        return CanvasProblem(
-            _(
+        return _problem(
+            N_(
                 "The canvas is mostly ink, so there is no digit shape left to read. "
                 "Press Clear drawing and draw one digit."
             ),
@@ -46,16 +50,16 @@ def canvas_problem(canvas: np.ndarray) -> CanvasProblem | None:
         )
     rows, cols = np.nonzero(ink)
     if max(np.ptp(rows), np.ptp(cols)) + 1 < DOT_FRACTION * min(height, width):
-        return CanvasProblem(
-            _(
+        return _problem(
+            N_(
                 "That is only a dot: too small to be read as a digit. Draw the whole digit, "
                 "about as tall as half the canvas."
             ),
             blocks_prediction=True,
         )
     if _side_by_side_shapes(ink) >= 2:
-        return CanvasProblem(
-            _(
+        return _problem(
+            N_(
                 "This looks like more than one digit, side by side. The network reads one digit "
                 "at a time (MNIST has one per image): clear the canvas and draw one."
             ),
@@ -64,16 +68,16 @@ def canvas_problem(canvas: np.ndarray) -> CanvasProblem | None:
     border = np.concatenate([ink[:EDGE_PIXELS].ravel(), ink[-EDGE_PIXELS:].ravel(),
                              ink[:, :EDGE_PIXELS].ravel(), ink[:, -EDGE_PIXELS:].ravel()])  # fmt: skip
     if border.any():
-        return CanvasProblem(
-            _(
+        return _problem(
+            N_(
                 "The drawing runs into the edge of the canvas, so part of it may be cut off; "
                 "the answer below is for what is inside."
             ),
             blocks_prediction=False,
         )
     if stroke_width(ink) > THICK_PEN * (np.ptp(rows) + 1):
-        return CanvasProblem(
-            _(
+        return _problem(
+            N_(
                 "The pen is thick for a digit this small, so its strokes run together into a blob once it is "
                 "shrunk to 28x28. Draw the digit larger, or choose a thinner stroke width."
             ),

@@ -7,10 +7,11 @@ and when. Drawings travel as a zip in the layout Keras' ``image_dataset_from_dir
 reads (``0/*.png`` ... ``9/*.png``) plus a small ``drawings.json`` manifest, so the same
 files also work outside this app; the command line reads the same layout from a folder.
 
-A zip comes from a stranger, so reading one is bounded at every step: the zip's size and
-member count are checked before anything is decompressed; each member is read through a
-bounded stream (the sizes in a zip's headers can lie); the decompressed bytes and the
-decoded pixels of the whole zip have budgets; member paths must be ``<digit>/<file>``
+A zip comes from a stranger, so it is read through the trust boundary (``utils.untrusted``:
+its size and directory bounded, members stored or deflated only, each read through a
+bounded stream within a per-member cap, all it unpacks charged to one budget). The rules
+here are the layout's: at most ``MAX_MEMBERS`` files, a budget of decoded pixels checked
+from each image's header before it is decoded; member paths must be ``<digit>/<file>``
 (``..``, absolute paths and other folders are refused); nothing is ever written to disk.
 One bad member is a problem reported by name; the other drawings still load.
 
@@ -21,13 +22,10 @@ from __future__ import annotations
 
 import io
 import json
-import lzma
 import os
-import struct
 import zipfile
-import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
@@ -35,16 +33,18 @@ import numpy as np
 from PIL import Image
 
 from utils.errors import ImageError, LabError
-from utils.i18n import _
+from utils.i18n import N_, Message, num
 from utils.image_io import FORMATS, MAX_FILE_BYTES, decode_image, read_image_file
 from utils.mnist import IMAGE_SIDE, N_CLASSES, N_PIXELS
 from utils.preprocess import PREPROCESSING_VERSION, preprocess_digit, to_luminance
+from utils.untrusted import UntrustedFileError, UntrustedZip, open_zip, read_file
 
 MANIFEST = "drawings.json"
 MANIFEST_FORMAT = "mnist-lab-drawings"
 MAX_ZIP_BYTES = MAX_FILE_BYTES  # the upload cap: a zip of 1,000 canvas drawings is about 5 MB
 MAX_DRAWINGS = 2000  # far more than anyone draws by hand; each one costs teaching time
 MAX_MEMBERS = MAX_DRAWINGS + 64  # room for folder entries and the manifest
+MAX_DIRECTORY_BYTES = MAX_MEMBERS * 256  # an entry with its name and extra fields: about 100 bytes
 MAX_MEMBER_BYTES = 4 * 2**20  # one drawing, decompressed; a 280x280 canvas PNG is ~5 KB
 MAX_TOTAL_BYTES = 64 * 2**20  # all members together, decompressed (the PNGs are kept)
 MAX_DRAWING_PIXELS = 16_000_000  # per image, read from its header before decoding
@@ -79,15 +79,19 @@ class Drawing:
     def __post_init__(self) -> None:
         if isinstance(self.label, bool) or not isinstance(self.label, (int, np.integer)):
             raise DrawingsError(
-                _("a drawing's label must be a digit 0-9, not {label}").format(label=f"{self.label!r:.40}")
+                Message(N_("a drawing's label must be a digit 0-9, not {label}"), label=f"{self.label!r:.40}")
             )
         if not 0 <= int(self.label) < N_CLASSES:
-            raise DrawingsError(_("a drawing's label must be a digit 0-9, not {label}").format(label=self.label))
+            raise DrawingsError(
+                Message(N_("a drawing's label must be a digit 0-9, not {label}"), label=num(int(self.label)))
+            )
         pixels = np.array(self.pixels, dtype=np.float32)  # a private copy, frozen below
         if pixels.size != N_PIXELS or not np.isfinite(pixels).all():
             raise DrawingsError(
-                _("a drawing's input must be {side}x{side} numbers, not shape {shape}").format(
-                    side=IMAGE_SIDE, shape=pixels.shape
+                Message(
+                    N_("a drawing's input must be {side}x{side} numbers, not shape {shape}"),
+                    side=num(IMAGE_SIDE),
+                    shape=pixels.shape,
                 )
             )
         pixels = pixels.reshape(IMAGE_SIDE, IMAGE_SIDE)
@@ -101,7 +105,7 @@ class Drawing:
             return self.pixels
         digit = preprocess_digit(decode_image(self.png, "drawing"), preprocessing)
         if digit is None:
-            raise DrawingsError(_("a drawing has no ink left after preprocessing"))
+            raise DrawingsError(Message(N_("a drawing has no ink left after preprocessing")))
         return digit
 
 
@@ -111,7 +115,7 @@ def drawing_from_image(
     """A Drawing from a picture (a canvas array, a decoded upload); DrawingsError if nothing is drawn."""
     pixels = preprocess_digit(image, preprocessing)
     if pixels is None:
-        raise DrawingsError(_("nothing is drawn, so there is nothing to learn from"))
+        raise DrawingsError(Message(N_("nothing is drawn, so there is nothing to learn from")))
     return Drawing(png_bytes(image), pixels, label, model, time or now_iso(), preprocessing)
 
 
@@ -154,8 +158,10 @@ def drawings_to_zip(drawings: Sequence[Drawing]) -> bytes:
     """``0/*.png`` ... ``9/*.png`` (the original pictures) plus ``drawings.json`` (label, model, time per file)."""
     if len(drawings) > MAX_DRAWINGS:
         raise DrawingsError(
-            _("{count} drawings are more than the {limit} one file may hold").format(
-                count=f"{len(drawings):,}", limit=f"{MAX_DRAWINGS:,}"
+            Message(
+                N_("{count} drawings are more than the {limit} one file may hold"),
+                count=num(len(drawings)),
+                limit=num(MAX_DRAWINGS),
             )
         )
     entries = []
@@ -181,65 +187,65 @@ def drawings_to_zip(drawings: Sequence[Drawing]) -> bytes:
 # -- reading a zip ----------------------------------------------------------------
 
 
-@dataclass
-class _Budget:
-    """What a zip may still cost: decompressed bytes and decoded pixels, over all its members."""
-
-    bytes_left: int
-    pixels_left: int
-    exhausted: list[str] = field(default_factory=list)
-
-
-def drawings_from_zip(data: bytes, preprocessing: str) -> tuple[list[Drawing], list[str]]:
+def drawings_from_zip(data: bytes, preprocessing: str, label: str = "zip") -> tuple[list[Drawing], list[Message]]:
     """The drawings in a zip made by ``drawings_to_zip`` (or any zip of ``0/`` ... ``9/`` image folders).
 
-    Returns the drawings and one problem line per member that was skipped; raises
-    DrawingsError when the file as a whole cannot be used (not a zip, too large, too many
-    members). The labels come from the folders; the manifest only adds model and time.
+    Returns the drawings and one problem line per member that was skipped; raises a
+    LabError naming ``label`` when the file as a whole cannot be used (not a zip, too
+    large, too many members). The labels come from the folders; the manifest only adds
+    model and time.
     """
-    archive = _open_zip(data)
-    with archive:
-        members = [info for info in archive.infolist() if not info.is_dir()]
-        problems: list[str] = []
-        named = _member_paths(members, problems)
+    with open_zip(
+        data,
+        max_bytes=MAX_ZIP_BYTES,
+        max_unpacked=MAX_TOTAL_BYTES,
+        max_directory_bytes=MAX_DIRECTORY_BYTES,
+        label=label,
+    ) as archive:
+        if len(archive.members()) > MAX_MEMBERS:
+            raise DrawingsError(
+                Message(
+                    N_("{name} holds {count} files, more than the {limit} allowed ({drawings} drawings)"),
+                    name=label,
+                    count=num(len(archive.members())),
+                    limit=num(MAX_MEMBERS),
+                    drawings=num(MAX_DRAWINGS),
+                )
+            )
+        problems: list[Message] = []
+        named = _member_paths([info for info in archive.members() if not info.is_dir()], problems)
         manifest = _zip_manifest(archive, named, problems)
-        budget = _Budget(MAX_TOTAL_BYTES, MAX_TOTAL_PIXELS)
-        drawings = []
+        pixels_left, drawings = MAX_TOTAL_PIXELS, []
         for path, info in named.items():
             if path == MANIFEST:
                 continue
-            drawing = _zip_drawing(archive, info, path, preprocessing, manifest, budget, problems)
+            if min(info.file_size, MAX_MEMBER_BYTES) >= archive.unpacked_left:  # unpacked, kept or not, is charged
+                problems.append(_exhausted())
+                break
+            try:
+                data = archive.read(info, MAX_MEMBER_BYTES)
+                pixels_left -= _image_pixels(data, path)
+            except LabError as error:  # the message names the member
+                problems.append(Message(N_("{error}; skipped"), error=error))
+                continue
+            if pixels_left < 0:  # checked from the header, before decoding
+                problems.append(_exhausted())
+                break
+            drawing = _zip_drawing(data, info, path, preprocessing, manifest, problems)
             if drawing is not None:
                 drawings.append(drawing)
-        problems.extend(budget.exhausted[:1])
     return drawings, problems
 
 
-def _open_zip(data: bytes) -> zipfile.ZipFile:
-    if len(data) > MAX_ZIP_BYTES:
-        raise DrawingsError(
-            _("the zip is {size} MB, more than the {limit} MB limit; teach with fewer drawings at a time").format(
-                size=f"{len(data) / 2**20:.1f}", limit=MAX_ZIP_BYTES // 2**20
-            )
-        )
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error) as error:
-        raise DrawingsError(
-            _("not a readable zip file ({error}); export drawings from the Draw page").format(error=error)
-        ) from error
-    if len(archive.infolist()) > MAX_MEMBERS:
-        count = len(archive.infolist())
-        archive.close()
-        raise DrawingsError(
-            _("the zip holds {count} files, more than the {limit} allowed ({drawings} drawings)").format(
-                count=f"{count:,}", limit=f"{MAX_MEMBERS:,}", drawings=f"{MAX_DRAWINGS:,}"
-            )
-        )
-    return archive
+def _exhausted() -> Message:
+    return Message(
+        N_("the zip's images add up to more than {size} MB or {megapixels} megapixels; the rest were skipped"),
+        size=num(MAX_TOTAL_BYTES // 2**20),
+        megapixels=num(MAX_TOTAL_PIXELS // 1_000_000),
+    )
 
 
-def _member_paths(members: list[zipfile.ZipInfo], problems: list[str]) -> dict[str, zipfile.ZipInfo]:
+def _member_paths(members: list[zipfile.ZipInfo], problems: list[Message]) -> dict[str, zipfile.ZipInfo]:
     """Usable members by their path inside the layout (``3/0001.png``, ``drawings.json``).
 
     Zipping tools' own files are ignored; unsafe paths and files outside digit folders are
@@ -250,8 +256,9 @@ def _member_paths(members: list[zipfile.ZipInfo], problems: list[str]) -> dict[s
         parts = _safe_parts(info.filename)
         if parts is None:
             problems.append(
-                _("{path}: unsafe path (absolute, '..' or odd characters); skipped").format(
-                    path=f"{info.filename!r:.120}"
+                Message(
+                    N_("{path}: unsafe path (absolute, '..' or odd characters); skipped"),
+                    path=f"{info.filename!r:.120}",
                 )
             )
         elif not any(part in _JUNK or part.startswith(".") for part in parts):
@@ -265,7 +272,9 @@ def _member_paths(members: list[zipfile.ZipInfo], problems: list[str]) -> dict[s
         if path == MANIFEST or (len(parts) == 2 and parts[0] in _DIGITS):
             named.setdefault(path, info)  # a repeated name: the first copy counts
         else:
-            problems.append(_("{path}: not inside a digit folder 0/ to 9/; skipped").format(path=info.filename[:120]))
+            problems.append(
+                Message(N_("{path}: not inside a digit folder 0/ to 9/; skipped"), path=info.filename[:120])
+            )
     return named
 
 
@@ -280,31 +289,30 @@ def _safe_parts(name: str) -> tuple[str, ...] | None:
 
 
 def _zip_manifest(
-    archive: zipfile.ZipFile, named: dict[str, zipfile.ZipInfo], problems: list[str]
+    archive: UntrustedZip, named: dict[str, zipfile.ZipInfo], problems: list[Message]
 ) -> dict[str, dict[str, str]]:
     """Model and time per file from ``drawings.json``; an unusable manifest is only a problem."""
     info = named.get(MANIFEST)
     if info is None:
         return {}
     try:
-        data = _read_member(archive, info, MAX_MANIFEST_BYTES)
-    except DrawingsError as error:
-        problems.append(_("{file}: {error}; the drawings are read without it").format(file=MANIFEST, error=error))
+        data = archive.read(info, MAX_MANIFEST_BYTES)
+    except UntrustedFileError as error:
+        problems.append(Message(N_("{file}: {error}; the drawings are read without it"), file=MANIFEST, error=error))
         return {}
     return _parse_manifest(data, problems)
 
 
-def _parse_manifest(data: bytes, problems: list[str]) -> dict[str, dict[str, str]]:
+def _parse_manifest(data: bytes, problems: list[Message]) -> dict[str, dict[str, str]]:
     try:
         record = json.loads(data)
         entries = record["drawings"]
-        if not isinstance(entries, list):
-            raise TypeError(_("'drawings' is not a list"))
+        reason: Message | str | None = None if isinstance(entries, list) else Message(N_("'drawings' is not a list"))
     except (ValueError, TypeError, KeyError, RecursionError) as error:
+        reason = f"{error!s:.80}"
+    if reason is not None:
         problems.append(
-            _("{file}: unreadable ({error}); the drawings are read without it").format(
-                file=MANIFEST, error=f"{error!s:.80}"
-            )
+            Message(N_("{file}: unreadable ({error}); the drawings are read without it"), file=MANIFEST, error=reason)
         )
         return {}
     known = {}
@@ -316,52 +324,19 @@ def _parse_manifest(data: bytes, problems: list[str]) -> dict[str, dict[str, str
     return known
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    """At most ``limit`` decompressed bytes of a member, read through a bounded stream (headers can lie)."""
-    try:
-        with archive.open(info) as stream:
-            data = stream.read(limit + 1)
-    except (
-        zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError, EOFError, zlib.error, lzma.LZMAError
-    ) as error:  # fmt: skip
-        raise DrawingsError(  # encrypted, damaged...
-            _("cannot be read from the zip ({error})").format(error=f"{error!s:.120}")
-        ) from error
-    if len(data) > limit:
-        raise DrawingsError(_("larger than {size} MB when unpacked").format(size=f"{limit / 2**20:.0f}"))
-    return data
-
-
 def _zip_drawing(
-    archive: zipfile.ZipFile,
+    data: bytes,
     info: zipfile.ZipInfo,
     path: str,
     preprocessing: str,
     manifest: dict[str, dict[str, str]],
-    budget: _Budget,
-    problems: list[str],
+    problems: list[Message],
 ) -> Drawing | None:
-    """One member as a Drawing, or None with the reason added to ``problems``."""
-    if budget.exhausted:
-        return None
+    """One member's bytes as a Drawing, or None with the reason added to ``problems``."""
     try:
-        data = _read_member(archive, info, MAX_MEMBER_BYTES)
-        budget.bytes_left -= len(data)
-        pixels = _image_pixels(data)
-        budget.pixels_left -= pixels
-        if budget.bytes_left < 0 or budget.pixels_left < 0:
-            budget.exhausted.append(
-                _(
-                    "the zip's images add up to more than {size} MB or {megapixels} megapixels; the rest were skipped"
-                ).format(size=MAX_TOTAL_BYTES // 2**20, megapixels=MAX_TOTAL_PIXELS // 1_000_000)
-            )
-            return None
         image = decode_image(data, path)
-    except DrawingsError as error:
-        problems.append(_("{path}: {error}; skipped").format(path=path, error=error))
-        return None
     except ImageError as error:  # its message starts with the path
-        problems.append(_("{error}; skipped").format(error=error))
+        problems.append(Message(N_("{error}; skipped"), error=error))
         return None
     known = manifest.get(path, {})
     time = known.get("time") or _zip_time(info)
@@ -369,7 +344,7 @@ def _zip_drawing(
     return _make_drawing(path, png, image, int(path[0]), known.get("model", ""), time, preprocessing, problems)
 
 
-def _image_pixels(data: bytes) -> int:
+def _image_pixels(data: bytes, path: str) -> int:
     """Width x height from the image's header (0 when there is none: decoding will say why)."""
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as image:
@@ -377,7 +352,11 @@ def _image_pixels(data: bytes) -> int:
     except Exception:  # anything Pillow cannot parse is left to decode_image to explain
         return 0
     if width * height > MAX_DRAWING_PIXELS:
-        raise DrawingsError(_("{width}x{height} pixels is too large for a drawing").format(width=width, height=height))
+        raise DrawingsError(
+            Message(
+                N_("{path}: {width}x{height} pixels is too large for a drawing"), path=path, width=width, height=height
+            )
+        )
     return width * height
 
 
@@ -399,16 +378,16 @@ def _make_drawing(
     model: str,
     time: str,
     preprocessing: str,
-    problems: list[str],
+    problems: list[Message],
 ) -> Drawing | None:
     """Preprocess and wrap; a blank picture or pixels that are not an image become a problem."""
     try:
         pixels = preprocess_digit(image, preprocessing)
     except ImageError as error:
-        problems.append(_("{path}: {error}; skipped").format(path=label_text, error=error))
+        problems.append(Message(N_("{path}: {error}; skipped"), path=label_text, error=error))
         return None
     if pixels is None:
-        problems.append(_("{path}: nothing drawn; skipped").format(path=label_text))
+        problems.append(Message(N_("{path}: nothing drawn; skipped"), path=label_text))
         return None
     return Drawing(png, pixels, label, model, time, preprocessing)
 
@@ -416,7 +395,7 @@ def _make_drawing(
 # -- reading a folder -------------------------------------------------------------
 
 
-def read_digit_folder(path: str | os.PathLike[str], preprocessing: str) -> tuple[list[Drawing], list[str]]:
+def read_digit_folder(path: str | os.PathLike[str], preprocessing: str) -> tuple[list[Drawing], list[Message]]:
     """The drawings in ``path/0/*`` ... ``path/9/*`` (the same layout as the zip) and the problems met.
 
     Missing or empty digit folders are fine (teach only the digits you have); files that
@@ -425,16 +404,27 @@ def read_digit_folder(path: str | os.PathLike[str], preprocessing: str) -> tuple
     """
     root = Path(path)
     if not root.is_dir():
-        raise DrawingsError(f"{root}: not a folder; expected a folder with sub-folders 0 to 9 holding digit images")
+        raise DrawingsError(
+            Message(
+                N_("{path}: not a folder; expected a folder with sub-folders 0 to 9 holding digit images"), path=root
+            )
+        )
     problems = [
-        f"{entry}: not a digit folder 0 to 9; ignored"
+        Message(N_("{path}: not a digit folder 0 to 9; ignored"), path=entry)
         for entry in sorted(root.iterdir())
         if entry.name not in _DIGITS and entry.name != MANIFEST and not entry.name.startswith(".")
     ]
     manifest = _folder_manifest(root / MANIFEST, problems)
     files = [file for digit in _DIGITS if (root / digit).is_dir() for file in _visible_files(root / digit)]
     if len(files) > MAX_DRAWINGS:
-        raise DrawingsError(f"{root} holds {len(files):,} files, more than the {MAX_DRAWINGS:,} drawings allowed")
+        raise DrawingsError(
+            Message(
+                N_("{path} holds {count} files, more than the {limit} drawings allowed"),
+                path=root,
+                count=num(len(files)),
+                limit=num(MAX_DRAWINGS),
+            )
+        )
     drawings = []
     for file in files:
         drawing = _folder_drawing(root, file, preprocessing, manifest, problems)
@@ -447,28 +437,24 @@ def _visible_files(folder: Path) -> list[Path]:
     return sorted(entry for entry in folder.iterdir() if not entry.name.startswith(".") and entry.name not in _JUNK)
 
 
-def _folder_manifest(path: Path, problems: list[str]) -> dict[str, dict[str, str]]:
-    if not path.is_file():
+def _folder_manifest(path: Path, problems: list[Message]) -> dict[str, dict[str, str]]:
+    if not path.exists():
         return {}
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_MANIFEST_BYTES + 1)
-    except OSError as error:
-        problems.append(f"{path}: unreadable ({error.strerror or error}); ignored")
-        return {}
-    if len(data) > MAX_MANIFEST_BYTES:
-        problems.append(f"{path}: larger than {MAX_MANIFEST_BYTES // 1000} KB; ignored")
+        data = read_file(path, MAX_MANIFEST_BYTES)
+    except UntrustedFileError as error:
+        problems.append(Message(N_("{error}; ignored"), error=error))
         return {}
     return _parse_manifest(data, problems)
 
 
 def _folder_drawing(
-    root: Path, file: Path, preprocessing: str, manifest: dict[str, dict[str, str]], problems: list[str]
+    root: Path, file: Path, preprocessing: str, manifest: dict[str, dict[str, str]], problems: list[Message]
 ) -> Drawing | None:
     try:
         image = read_image_file(file)
-    except ImageError as error:  # its message names the file
-        problems.append(f"{error}; skipped")
+    except LabError as error:  # its message names the file
+        problems.append(Message(N_("{error}; skipped"), error=error))
         return None
     relative = f"{file.parent.name}/{file.name}"
     known = manifest.get(relative, {})

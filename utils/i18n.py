@@ -13,19 +13,21 @@ from __future__ import annotations
 import functools
 import gettext
 import io
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal, format_percent, format_scientific
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
 LANGUAGES = {"en": "English", "pt": "Português"}  # code -> its own name, as the switch shows it
 NUMBER_LOCALES = {"en": "en_US", "pt": "pt_BR"}  # how each writes numbers: 1,234.5 / 1.234,5
+WRITTEN_OUT_BELOW = 1e15  # past this a float is no longer an exact whole number: written 1.2E16
 
 
 def N_(message: str) -> str:
@@ -55,53 +57,6 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(compiled)
 
 
-def _english() -> str:
-    return SOURCE_LANGUAGE
-
-
-_language_source: Callable[[], str] = _english
-
-
-def use_language_source(source: Callable[[], str] | None) -> None:
-    """Install where ``_()`` learns the reader's language (None: English again)."""
-    global _language_source
-    _language_source = source or _english
-
-
-def current_language() -> str:
-    language = _language_source()
-    return language if language in LANGUAGES else SOURCE_LANGUAGE
-
-
-def _(message: str) -> str:
-    return translations(current_language()).gettext(message)
-
-
-def ngettext(singular: str, plural: str, count: int) -> str:
-    """The form for ``count`` in the reader's language (Portuguese: 0 and 1 take the singular)."""
-    return translations(current_language()).ngettext(singular, plural, count)
-
-
-def number(value: float, decimals: int = 0) -> str:
-    """A number the reader's way, grouped: 12,345.6 in English, 12.345,6 in Portuguese."""
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return format_decimal(value, format=pattern, locale=NUMBER_LOCALES[current_language()])
-
-
-def significant(value: float, digits: int = 3) -> str:
-    """At most ``digits`` significant digits, the reader's way (like ``:.3g`` without exponents): 4.17 / 4,17."""
-    if value == 0:  # Babel writes 0 as "0.0" here
-        return number(0)
-    pattern = "@" + "#" * (digits - 1)
-    return format_decimal(value, format=pattern, locale=NUMBER_LOCALES[current_language()])
-
-
-def percent(share: float, decimals: int = 1) -> str:
-    """A share as a percentage the reader's way: 97.5% in English, 97,5% in Portuguese."""
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
-    return format_percent(share, format=pattern, locale=NUMBER_LOCALES[current_language()])
-
-
 def language_for_locale(locale: str | None) -> str | None:
     """The supported language of a browser locale such as ``pt-BR`` or ``en_GB``; None if none fits."""
     if not locale:
@@ -118,8 +73,16 @@ class Number:
     pattern: str = "#,##0"  # a Babel pattern: "#,##0.0", "@##" (significant digits), "#,##0.0%"
 
     def text(self, language: str = SOURCE_LANGUAGE) -> str:
+        """Never an error: infinities and NaN as Babel writes them (∞), huge values as 1.2E16 (Babel's own
+        formats give up past 28 digits)."""
         locale = NUMBER_LOCALES.get(language, NUMBER_LOCALES[SOURCE_LANGUAGE])
-        if self.pattern.endswith("%"):
+        sign = "%" if self.pattern.endswith("%") else ""
+        shown = self.value * 100 if sign else self.value
+        if not math.isfinite(shown):
+            return format_decimal(shown, format="0", locale=locale) + sign
+        if abs(shown) >= WRITTEN_OUT_BELOW:
+            return format_scientific(shown, format="0.##E0", locale=locale) + sign
+        if sign:
             return format_percent(self.value, format=self.pattern, locale=locale)
         if self.pattern.startswith("@") and self.value == 0:  # Babel writes 0 as "0.0" here
             return format_decimal(0, format="0", locale=locale)
@@ -179,37 +142,36 @@ class Message:
         object.__setattr__(message, "count", count)
         return message
 
-    def text(self, language: str = SOURCE_LANGUAGE) -> str:
+    def text(self, language: str = SOURCE_LANGUAGE, literal: Callable[[str], str] = str) -> str:
+        """In ``language``; ``literal`` writes each value that is a plain string (the edge's Markdown escaping)."""
         catalog = translations(language if language in LANGUAGES else SOURCE_LANGUAGE)
         if self.plural is not None:
             template = catalog.ngettext(self.msgid, self.plural, self.count if self.count is not None else 2)
         else:
             template = catalog.gettext(self.msgid)
-        if not self.values:  # a sentence without placeholders (or one already written) is shown as it is
+        if not self.values:  # a sentence without placeholders is shown as it is
             return template
-        return template.format(**{name: render(value, language) for name, value in self.values.items()})
+        return template.format(**{name: render(value, language, literal) for name, value in self.values.items()})
 
     def __str__(self) -> str:
         return self.text(SOURCE_LANGUAGE)
 
-    def translated(self) -> str:  # transition: the installed language source goes with issue 21 §2
-        return self.text(current_language())
-
 
 def as_message(text: Message | str) -> Message:
-    """A Message as it is; a plain string as a Message whose text it is (looked up, else shown as written)."""
-    return text if isinstance(text, Message) else Message(text)
+    """A Message as it is; a plain string (a name, an error raised the old way) as a Message showing it as written."""
+    return text if isinstance(text, Message) else Message("{text}", text=text)
 
 
-def render(value: object, language: str = SOURCE_LANGUAGE) -> str:
-    """One value in ``language``: Messages (and a LabError's) translated, Numbers in its number format, None as ""."""
-    if isinstance(getattr(value, "message", None), Message):  # a LabError
-        value = value.message  # type: ignore[union-attr]
-    if isinstance(value, Message | Number):
+def render(value: object, language: str = SOURCE_LANGUAGE, literal: Callable[[str], str] = str) -> str:
+    """One value in ``language``: Messages (and a LabError's) translated, Numbers in its number format, a list as
+    "a, b, c", None as "", anything else as its text written by ``literal``."""
+    message = getattr(value, "message", None)
+    if isinstance(message, Message):  # a LabError
+        value = message
+    if isinstance(value, Message):
+        return value.text(language, literal)
+    if isinstance(value, Number):
         return value.text(language)
-    return "" if value is None else str(value)
-
-
-def say(text: Message | object | None) -> str:
-    """A Message in the reader's language; anything else as its text ("" for None)."""
-    return render(text, current_language())
+    if isinstance(value, list):
+        return ", ".join(render(item, language, literal) for item in value)
+    return "" if value is None else literal(str(value))

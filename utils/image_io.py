@@ -1,8 +1,8 @@
 """Decode uploaded or on-disk images (PNG, JPG, GIF, ...) into arrays for preprocessing.
 
 Everything here may come from a stranger, so each step is bounded before it is taken:
-a path must name a regular file (a FIFO would block, ``/dev/zero`` never ends) of at
-most the upload cap, read with a bounded read; Pillow reads the header first, so the
+a file is read through the trust boundary (``utils.untrusted``: a regular file of at most
+the upload cap, in one bounded read); Pillow reads the header first, so the
 pixel count is checked before any pixel is decoded; only common image formats are
 opened (Pillow's other plugins include Ghostscript for EPS); float images must hold
 numbers.
@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import io
 import os
-import stat
-from typing import BinaryIO
 
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from utils.errors import ImageError
-from utils.i18n import _
+from utils.i18n import N_, Message, num
+from utils.untrusted import read_file
 
 MAX_UPLOAD_MB = 10  # .streamlit/config.toml server.maxUploadSize (tested to agree)
 MAX_FILE_BYTES = MAX_UPLOAD_MB * 2**20  # Streamlit's MB is 2**20 bytes; a file may be exactly this long
@@ -38,13 +37,6 @@ FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")  # JPEG includes 
 _HIGH_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _AVERAGEABLE_MODES = {"L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr"}  # box-averaging means something
 _BAND_PIXELS = 2**21  # images are reduced this many pixels at a time, to bound the copies
-_FILE_KINDS = {
-    stat.S_ISDIR: "a directory",
-    stat.S_ISFIFO: "a named pipe (FIFO)",
-    stat.S_ISCHR: "a character device",
-    stat.S_ISBLK: "a block device",
-    stat.S_ISSOCK: "a socket",
-}
 
 
 def decode_image(data: bytes, label: str = "image", *, long_side: int | None = DECODE_LONG_SIDE) -> np.ndarray:
@@ -55,7 +47,7 @@ def decode_image(data: bytes, label: str = "image", *, long_side: int | None = D
     ``long_side=None`` decodes at full size (for comparisons).
     """
     if not data:
-        raise ImageError(_("{label}: the file is empty").format(label=label))
+        raise ImageError(Message(N_("{label}: the file is empty"), label=label))
     if len(data) > MAX_FILE_BYTES:
         raise _too_large(label)
     try:
@@ -66,60 +58,32 @@ def decode_image(data: bytes, label: str = "image", *, long_side: int | None = D
     except ImageError:
         raise
     except Image.DecompressionBombError as error:
-        raise ImageError(_("{label}: the image is too large ({error})").format(label=label, error=error)) from error
+        raise ImageError(Message(N_("{label}: the image is too large ({error})"), label=label, error=error)) from error
     except UnidentifiedImageError as error:
         raise ImageError(
-            _("{label}: not a readable image (not a PNG, JPEG, GIF, BMP, TIFF, WebP or PPM file)").format(label=label)
+            Message(
+                N_("{label}: not a readable image (not a PNG, JPEG, GIF, BMP, TIFF, WebP or PPM file)"), label=label
+            )
         ) from error
     except (OSError, ValueError, SyntaxError, EOFError) as error:  # truncated or corrupt data
-        raise ImageError(_("{label}: the image data is damaged ({error})").format(label=label, error=error)) from error
+        raise ImageError(
+            Message(N_("{label}: the image data is damaged ({error})"), label=label, error=error)
+        ) from error
 
 
 def read_image_file(path: str | os.PathLike[str], *, long_side: int | None = DECODE_LONG_SIDE) -> np.ndarray:
-    """Read and decode an image file; anything but a readable image file raises ImageError naming it."""
+    """Read and decode an image file; ImageError (or UntrustedFileError, refused at the boundary) names it."""
     label = os.fsdecode(path)
-    return decode_image(_read_capped(path, label), label, long_side=long_side)
-
-
-def _read_capped(path: str | os.PathLike[str], label: str) -> bytes:
-    """The bytes of a regular file of at most MAX_FILE_BYTES, or ImageError.
-
-    The path is checked before it is opened (opening some devices has effects of its
-    own), then opened without blocking (a FIFO swapped in meanwhile must not hang us)
-    and checked again through the descriptor, which is what is actually read.
-    """
-    try:
-        _require_regular(os.stat(path), label)
-        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
-        with os.fdopen(os.open(path, flags), "rb") as file:
-            status = os.fstat(file.fileno())
-            _require_regular(status, label)
-            if status.st_size > MAX_FILE_BYTES:
-                raise _too_large(label)
-            return read_bounded(file, label)
-    except OSError as error:
-        raise ImageError(f"{label}: cannot read the file ({error.strerror or error})") from error
-
-
-def read_bounded(file: BinaryIO, label: str, limit: int = MAX_FILE_BYTES) -> bytes:
-    """At most ``limit`` bytes of ``file``; ImageError if there are more (a file still growing)."""
-    data = file.read(limit + 1)
-    if len(data) > limit:
-        raise _too_large(label)
-    return data
-
-
-def _require_regular(status: os.stat_result, label: str) -> None:
-    if stat.S_ISREG(status.st_mode):
-        return
-    kind = next((words for is_kind, words in _FILE_KINDS.items() if is_kind(status.st_mode)), "a special file")
-    raise ImageError(f"{label}: this is {kind}, not an image file")
+    return decode_image(read_file(path, MAX_FILE_BYTES, label), label, long_side=long_side)
 
 
 def _too_large(label: str) -> ImageError:
     return ImageError(
-        _("{label}: the file is larger than the {size} MB limit ({bytes} bytes)").format(
-            label=label, size=MAX_UPLOAD_MB, bytes=f"{MAX_FILE_BYTES:,}"
+        Message(
+            N_("{label}: the file is larger than the {size} MB limit ({bytes} bytes)"),
+            label=label,
+            size=num(MAX_UPLOAD_MB),
+            bytes=num(MAX_FILE_BYTES),
         )
     )
 
@@ -131,10 +95,10 @@ def _check_pixel_count(image: Image.Image, label: str) -> None:
     limit = MAX_WEBP_PIXELS if webp else MAX_IMAGE_PIXELS
     if width * height > limit:
         if webp:
-            message = _("{label}: {width}x{height} pixels is too large (limit {megapixels} megapixels for WebP)")
+            msgid = N_("{label}: {width}x{height} pixels is too large (limit {megapixels} megapixels for WebP)")
         else:
-            message = _("{label}: {width}x{height} pixels is too large (limit {megapixels} megapixels)")
-        raise ImageError(message.format(label=label, width=width, height=height, megapixels=limit // 1_000_000))
+            msgid = N_("{label}: {width}x{height} pixels is too large (limit {megapixels} megapixels)")
+        raise ImageError(Message(msgid, label=label, width=width, height=height, megapixels=num(limit // 1_000_000)))
 
 
 def _decode_frame(image: Image.Image, label: str, long_side: int | None) -> np.ndarray:
@@ -212,7 +176,7 @@ def _high_depth_array(image: Image.Image, factor: int, label: str) -> np.ndarray
         band = band.astype(band.dtype.newbyteorder("="), copy=False)
         if band.dtype.kind == "f" and not np.isfinite(band).all():
             raise ImageError(
-                _("{label}: the image has pixels that are not numbers (NaN or infinity)").format(label=label)
+                Message(N_("{label}: the image has pixels that are not numbers (NaN or infinity)"), label=label)
             )
         bands.append(_box_mean(band, factor))
     return np.concatenate(bands)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from utils.errors import MnistError
-from utils.i18n import _
+from utils.i18n import N_, Message, num
 from utils.settings import MNIST_PATH_ENV, read_settings
 
 README_OFFLINE = "README.md, section 'MNIST without a network connection'"
@@ -31,10 +31,8 @@ _EXPECTED = {
 class MnistFileError(MnistError):
     """A local MNIST file is missing or not in Keras' layout."""
 
-    def __init__(self, path: str | os.PathLike, problem: str) -> None:
-        super().__init__(_("MNIST file {path}: {problem}").format(path=repr(os.fspath(path)), problem=problem))
-        self.path = os.fspath(path)
-        self.problem = problem
+    def __init__(self, path: str | os.PathLike, problem: Message) -> None:
+        super().__init__(Message(N_("MNIST file {path}: {problem}"), path=repr(os.fspath(path)), problem=problem))
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,7 @@ def load_raw(path: str | os.PathLike | None = None) -> RawMnist:
 def _read_npz(path: Path) -> RawMnist:
     if not path.is_file():
         raise MnistFileError(
-            path, _("no such file (set {variable} to a Keras-layout mnist.npz)").format(variable=MNIST_PATH_ENV)
+            path, Message(N_("no such file (set {variable} to a Keras-layout mnist.npz)"), variable=MNIST_PATH_ENV)
         )
     try:
         with np.load(path, allow_pickle=False) as archive:
@@ -83,15 +81,17 @@ def _read_npz(path: Path) -> RawMnist:
             if missing:
                 raise MnistFileError(
                     path,
-                    _("missing arrays {missing}; expected keys {expected}").format(
-                        missing=missing, expected=sorted(_EXPECTED)
+                    Message(
+                        N_("missing arrays {missing}; expected keys {expected}"),
+                        missing=missing,
+                        expected=sorted(_EXPECTED),
                     ),
                 )
             arrays = {key: archive[key] for key in _EXPECTED}
     except MnistFileError:
         raise
     except Exception as error:  # zip, pickle or format errors all mean "not an npz we can read"
-        raise MnistFileError(path, _("not a readable .npz archive ({reason})").format(reason=error)) from error
+        raise MnistFileError(path, Message(N_("not a readable .npz archive ({reason})"), reason=str(error))) from error
     for key, (kind, ndim) in _EXPECTED.items():
         _check_array(path, key, arrays[key], kind, ndim)
     for split in ("train", "test"):
@@ -99,8 +99,12 @@ def _read_npz(path: Path) -> RawMnist:
         if n_images != n_labels:
             raise MnistFileError(
                 path,
-                _("{images_key} has {images} images but {labels_key} has {labels} labels").format(
-                    images_key=f"x_{split}", images=n_images, labels_key=f"y_{split}", labels=n_labels
+                Message(
+                    N_("{images_key} has {images} images but {labels_key} has {labels} labels"),
+                    images_key=f"x_{split}",
+                    images=num(n_images),
+                    labels_key=f"y_{split}",
+                    labels=num(n_labels),
                 ),
             )
     return RawMnist(**arrays)
@@ -108,21 +112,26 @@ def _read_npz(path: Path) -> RawMnist:
 
 def _check_array(path: Path, key: str, array: np.ndarray, kind: str, ndim: int) -> None:
     if array.dtype != np.uint8:
-        raise MnistFileError(path, _("{key} has dtype {dtype}, expected uint8").format(key=key, dtype=array.dtype))
+        raise MnistFileError(
+            path, Message(N_("{key} has dtype {dtype}, expected uint8"), key=key, dtype=str(array.dtype))
+        )
     if array.ndim != ndim or len(array) == 0:
         raise MnistFileError(
             path,
-            _("{key} has shape {shape}, expected {count} dimension(s) and N > 0").format(
-                key=key, shape=array.shape, count=ndim
+            Message(
+                N_("{key} has shape {shape}, expected {count} dimension(s) and N > 0"),
+                key=key,
+                shape=str(array.shape),
+                count=ndim,
             ),
         )
     if kind == "images" and array.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise MnistFileError(
-            path, _("{key} has shape {shape}, expected (N, 28, 28)").format(key=key, shape=array.shape)
+            path, Message(N_("{key} has shape {shape}, expected (N, 28, 28)"), key=key, shape=str(array.shape))
         )
     if kind == "labels" and array.max() >= N_CLASSES:
         raise MnistFileError(
-            path, _("{key} has label {label}, expected labels 0-9").format(key=key, label=int(array.max()))
+            path, Message(N_("{key} has label {label}, expected labels 0-9"), key=key, label=int(array.max()))
         )
 
 
@@ -134,11 +143,16 @@ def _download() -> RawMnist:
     except Exception as error:  # URL, SSL, HTTP and disk errors all mean "no MNIST"
         first_line = next(iter(str(error).splitlines()), "")
         raise MnistError(
-            _(
-                "MNIST could not be downloaded ({reason}). "
-                "Check the internet connection, or set {variable} to a local mnist.npz "
-                "(see {readme})."
-            ).format(reason=f"{type(error).__name__}: {first_line}", variable=MNIST_PATH_ENV, readme=README_OFFLINE)
+            Message(
+                N_(
+                    "MNIST could not be downloaded ({reason}). "
+                    "Check the internet connection, or set {variable} to a local mnist.npz "
+                    "(see {readme})."
+                ),
+                reason=f"{type(error).__name__}: {first_line}",
+                variable=MNIST_PATH_ENV,
+                readme=README_OFFLINE,
+            )
         ) from error
     return RawMnist(x_train, y_train, x_test, y_test)
 
@@ -150,7 +164,8 @@ def split_indices(
     ``validation_fraction`` held out, both sorted; ``max_train`` keeps the first training
     images only (validation shrinks in proportion), for quick runs."""
     if not 0.0 < validation_fraction < 1.0:
-        raise MnistError(f"validation_fraction must be between 0 and 1 (exclusive), got {validation_fraction}")
+        problem = N_("validation_fraction must be between 0 and 1 (exclusive), got {value}")
+        raise MnistError(Message(problem, value=repr(validation_fraction)))
     order = np.random.default_rng(seed).permutation(count)
     n_val = max(1, round(count * validation_fraction))
     val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])

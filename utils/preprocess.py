@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from utils.errors import ImageError, ModelStorageError
-from utils.i18n import _
+from utils.i18n import N_, Message
 from utils.mnist import IMAGE_SIDE, N_PIXELS
 
 MNIST_SIDE = IMAGE_SIDE
@@ -42,19 +42,20 @@ class Recipe:
     deskew: bool = False
     clamp_width: bool = False
 
-    def steps(self) -> list[str]:
-        """The steps in order, in words for the Draw page (in the reader's language)."""
+    def steps(self) -> list[Message]:
+        """The steps in order, as the Draw page tells them."""
         optional = [
-            (self.drop_specks, _("stray dots dropped")),
-            (self.deskew, _("slant straightened")),
-            (self.clamp_width, _("stroke width brought into MNIST's range")),
+            (self.drop_specks, N_("stray dots dropped")),
+            (self.deskew, N_("slant straightened")),
+            (self.clamp_width, N_("stroke width brought into MNIST's range")),
         ]
-        return [
-            _("cropped to the ink"),
-            *(words for wanted, words in optional if wanted),
-            _("scaled to fit 20x20"),
-            _("centred by mass in 28x28"),
+        steps = [
+            N_("cropped to the ink"),
+            *(step for wanted, step in optional if wanted),
+            N_("scaled to fit 20x20"),
+            N_("centred by mass in 28x28"),
         ]
+        return [Message(step) for step in steps]
 
 
 LEGACY_PREPROCESSING = "mnist-box20-com28-v1"  # also what models saved without a record used
@@ -69,10 +70,11 @@ def recipe_for(version: str) -> Recipe:
     try:
         return RECIPES[version]
     except KeyError:
-        known = ", ".join(RECIPES)
         raise ModelStorageError(
-            _("unknown preprocessing {version}; this version of the app knows {known}").format(
-                version=repr(version), known=known
+            Message(
+                N_("unknown preprocessing {version}; this version of the app knows {known}"),
+                version=repr(version),
+                known=list(RECIPES),
             )
         ) from None
 
@@ -122,15 +124,14 @@ def to_luminance(image: np.ndarray) -> np.ndarray:
     try:
         array = np.asarray(image)
     except (ValueError, TypeError) as error:  # ragged nested lists and the like
-        raise ImageError(_("not an image array ({reason})").format(reason=error)) from error
+        raise ImageError(Message(N_("not an image array ({reason})"), reason=str(error))) from error
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
-        raise ImageError(
-            _("expected an (H, W), (H, W, 3) or (H, W, 4) array, got shape {shape}").format(shape=array.shape)
-        )
+        problem = N_("expected an (H, W), (H, W, 3) or (H, W, 4) array, got shape {shape}")
+        raise ImageError(Message(problem, shape=str(array.shape)))
     if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ImageError(_("the image is empty (shape {shape})").format(shape=array.shape))
+        raise ImageError(Message(N_("the image is empty (shape {shape})"), shape=str(array.shape)))
     scaled = _to_unit_range(array)
     if scaled.ndim == 2:
         return scaled
@@ -150,10 +151,10 @@ def _to_unit_range(array: np.ndarray) -> np.ndarray:
             return (array.astype(np.float32) / np.float32(info.max)).astype(np.float32)
         array = array.astype(np.float64)
     elif not np.issubdtype(array.dtype, np.floating):
-        raise ImageError(_("pixel values must be numbers, got dtype {dtype}").format(dtype=array.dtype))
+        raise ImageError(Message(N_("pixel values must be numbers, got dtype {dtype}"), dtype=str(array.dtype)))
     array = array.astype(np.float64)
     if not np.isfinite(array).all():
-        raise ImageError(_("the image contains NaN or infinite values"))
+        raise ImageError(Message(N_("the image contains NaN or infinite values")))
     low, high = float(array.min()), float(array.max())
     if low >= 0.0 and high <= 1.0:
         return array.astype(np.float32)
@@ -223,7 +224,7 @@ def deskew(crop: np.ndarray) -> np.ndarray:
     height, width = crop.shape
     margin = int(np.ceil(abs(skew) * height)) + 1
     centre_row = moments["m01"] / moments["m00"]
-    shear = np.float32([[1.0, -skew, skew * centre_row + margin], [0.0, 1.0, 0.0]])
+    shear = np.array([[1.0, -skew, skew * centre_row + margin], [0.0, 1.0, 0.0]], np.float32)
     return cv2.warpAffine(crop, shear, (width + 2 * margin, height), flags=cv2.INTER_LINEAR)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from utils.errors import SettingsError
-from utils.i18n import _
+from utils.i18n import N_, Message, num
 
 MNIST_PATH_ENV = "MNIST_PATH"
 MODELS_DIR_ENV = "MNIST_MODELS_DIR"
@@ -52,10 +52,23 @@ def whole_number(name: str, raw: str, low: int, high: int) -> int:
         value = None
     if value is None or not low <= value <= high:
         raise SettingsError(
-            _("{name}={value} is not allowed: use a whole number from {low} to {high}").format(
-                name=name, value=repr(raw), low=f"{low:,}", high=f"{high:,}"
+            Message(
+                N_("{name}={value} is not allowed: use a whole number from {low} to {high}"),
+                name=name,
+                value=repr(raw),
+                low=num(low),
+                high=num(high),
             )
         )
+    return value
+
+
+def one_of(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    """``raw`` trimmed and in lower case if it is one of ``choices``, or SettingsError naming ``name`` and them."""
+    value = raw.strip().lower()
+    if value not in choices:
+        problem = N_("{name}={value} is not allowed: use one of {choices}")
+        raise SettingsError(Message(problem, name=name, value=repr(raw), choices=list(choices)))
     return value
 
 
@@ -69,13 +82,7 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
     def optional_count(name: str, limits: tuple[int, int]) -> int | None:
         return whole_number(name, text(name), *limits) if text(name) else None
 
-    strategy = (text(STRATEGY_ENV) or "auto").lower()
-    if strategy not in STRATEGIES:
-        raise SettingsError(
-            _("{name}={value} is not allowed: use one of {choices}").format(
-                name=STRATEGY_ENV, value=repr(text(STRATEGY_ENV)), choices=", ".join(STRATEGIES)
-            )
-        )
+    strategy = one_of(STRATEGY_ENV, text(STRATEGY_ENV) or "auto", STRATEGIES)
     return Settings(
         mnist_path=Path(text(MNIST_PATH_ENV)).expanduser() if text(MNIST_PATH_ENV) else None,
         models_dir=Path(text(MODELS_DIR_ENV)).expanduser() if text(MODELS_DIR_ENV) else DEFAULT_MODELS_DIR,

@@ -1,9 +1,9 @@
-"""The network as a Graphviz picture: input -> hidden layers -> output, with sizes."""
+"""The network as a Graphviz picture: input -> hidden layers -> output, with sizes, in the reader's words."""
 
 from __future__ import annotations
 
 from model.config import TrainingConfig
-from utils.i18n import _, ngettext, number
+from ui.language import _, ngettext, number, significant
 
 
 def network_dot(config: TrainingConfig) -> str:
@@ -20,7 +20,9 @@ def network_dot(config: TrainingConfig) -> str:
             if config.dropout
             else _("Hidden {index}\n{units} {activation}")
         )
-        label = hidden.format(index=index, units=units, activation=config.activation, rate=f"{config.dropout:g}")
+        label = hidden.format(
+            index=index, units=units, activation=config.activation, rate=significant(config.dropout, 6)
+        )
         nodes.append(_node(f"h{index}", label, "#fef3c7"))
     nodes.append(_node("output", _("Output\n{count} softmax\n(digits 0-9)").format(count=sizes[-1]), "#dcfce7"))
     names = ["input", *[f"h{index}" for index in range(1, len(sizes) - 1)], "output"]
