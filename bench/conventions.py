@@ -1,6 +1,6 @@
 """Digit conventions of other countries, drawn like the canvas: does a model read them?
 
-A benchmark independent of the training generator (``model/conventions.py``): other
+A benchmark independent of the training generator (``model/net/conventions.py``): other
 writers (MNIST **test** digits only, traced to their pen path as in
 ``bench/drawing_sets.py``), another resolution (strokes added on the 280x280 canvas in
 round canvas pens, not on 28x28 images), other random ranges (slash angles, flag angles
@@ -157,7 +157,7 @@ def convention_sets(x_test: np.ndarray, y_test: np.ndarray, per_set: int = 200, 
 
 def main(argv: list[str] | None = None) -> None:
     from bench.drawing_accuracy import classify_canvases, load_classifier, score
-    from model.storage import ModelStore
+    from model.storage.store import ModelStore
     from utils.mnist import load_raw
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bench.drawing_sets import DrawingSet, mnist_skeleton_set, sklearn_set
-from model.analysis import confusion_matrix
+from model.inside.analysis import confusion_matrix
 from utils.mnist import load_raw
 
 if TYPE_CHECKING:
     import keras
 
-    from model.storage import ModelStore
+    from model.storage.store import ModelStore
 
     Classifier = tuple[keras.Model, str]  # a network and the preprocessing version it needs
 
@@ -72,7 +72,7 @@ def score(model: str, data: str, labels: np.ndarray, predicted: np.ndarray) -> S
 
 def classify_canvases(model: Classifier, drawings: DrawingSet) -> np.ndarray:
     """Predicted digits for canvases, through the model's own preprocessing."""
-    from model.inference import predict_batch
+    from model.net.inference import predict_batch
     from utils.preprocess import preprocess_digit
 
     network, preprocessing = model
@@ -83,7 +83,7 @@ def classify_canvases(model: Classifier, drawings: DrawingSet) -> np.ndarray:
 
 
 def classify_mnist_test(model: Classifier, images: np.ndarray) -> np.ndarray:
-    from model.inference import predict_batch
+    from model.net.inference import predict_batch
     from utils.preprocess import mnist_as_trained
 
     network, preprocessing = model
@@ -92,7 +92,7 @@ def classify_mnist_test(model: Classifier, images: np.ndarray) -> np.ndarray:
 
 def load_classifier(name_or_path: str, store: ModelStore) -> Classifier:
     """A saved model (name, or ``.keras`` path with its ``.json`` beside it) and its preprocessing."""
-    from model.storage import load_network
+    from model.storage.store import load_network
 
     info = store.resolve(name_or_path)
     return load_network(info.path, label=info.name), info.metadata.preprocessing
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the scores as JSON too")
     args = parser.parse_args(argv)
-    from model.storage import ModelStore
+    from model.storage.store import ModelStore
 
     store = ModelStore(args.models_dir)
     raw = load_raw()

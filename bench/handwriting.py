@@ -367,13 +367,13 @@ class Outcome:
 
 
 def error(network, x: np.ndarray, y: np.ndarray) -> float:
-    from model.inference import predict_batch
+    from model.net.inference import predict_batch
 
     return float(np.mean(predict_batch(network, x).argmax(axis=1) != y))
 
 
 def run_writer(parent, base, ws: WriterSet, options, mnist) -> Outcome:
-    from model.finetune import teach
+    from model.jobs.finetune import teach
 
     before = error(parent, ws.score_x, ws.score_y)
     result = teach(parent, base, ws.teach, options, mnist=mnist)
@@ -499,8 +499,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write everything measured to this file")
     args = parser.parse_args(argv)
 
-    from model.finetune import TeachOptions, mnist_reference, options_summary
-    from model.storage import ModelStore
+    from model.jobs.finetune import TeachOptions, mnist_reference, options_summary
+    from model.storage.store import ModelStore
 
     store = ModelStore(tempfile.mkdtemp(prefix="handwriting-models-"))
     base, parent = store.resolve(args.model), store.load(args.model)

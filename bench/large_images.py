@@ -243,9 +243,9 @@ DECODERS = {"old": old_read_image_file, "new": new_read_image_file}
 
 def child(decoder: str, path: str) -> None:
     """Classify one file as ``python -m model predict`` does, with the Draw page's NumPy network."""
-    from model.dense_file import read_dense_network
-    from model.inference import predict_probabilities
-    from model.storage import ModelStore
+    from model.net.inference import predict_probabilities
+    from model.storage.dense_file import read_dense_network
+    from model.storage.store import ModelStore
     from utils.preprocess import preprocess_digit
 
     network = read_dense_network(ModelStore().get("default").path)
@@ -402,8 +402,8 @@ SHIFTED = "full size, paper moved half a pixel"
 
 def equivalence(sides: list[int], width: int, height: int) -> None:
     """For each long side: classes changed, the largest change of a probability, and of the 28x28 input."""
-    from model.dense_file import read_dense_network
-    from model.storage import ModelStore
+    from model.storage.dense_file import read_dense_network
+    from model.storage.store import ModelStore
 
     network = read_dense_network(ModelStore().get("default").path)
     changes: dict[str, list[tuple[bool, float, float, float]]] = {str(side): [] for side in sides} | {SHIFTED: []}
@@ -434,7 +434,7 @@ def changes_of_one(
     import cv2
     from PIL import Image
 
-    from model.inference import predict_probabilities
+    from model.net.inference import predict_probabilities
     from utils.image_io import decode_image
     from utils.preprocess import preprocess_digit
 

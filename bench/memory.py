@@ -25,9 +25,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     args = parser.parse_args()
 
-    from model.config import TrainingConfig
-    from model.data import load_mnist
-    from model.training import train
+    from model.net.config import TrainingConfig
+    from model.net.data import load_mnist
+    from model.net.training import train
 
     config = TrainingConfig(epochs=args.epochs)
     data = load_mnist(config.validation_fraction, config.seed)

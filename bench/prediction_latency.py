@@ -1,6 +1,6 @@
 """Latency of one prediction from a 280x280 RGBA canvas array: preprocessing + forward pass.
 
-Compares the Draw page's path (the network read into NumPy by ``model.dense_file``), the
+Compares the Draw page's path (the network read into NumPy by ``model.storage.dense_file``), the
 project's Keras path (a traced ``tf.function``) and ``model.predict`` on the same input,
 interleaved, and prints medians and p95 in milliseconds; then the batch throughput of
 each on the 10,000 test images.
@@ -26,9 +26,9 @@ def main() -> None:
 
     from bench.measure import percentile
     from bench.strokes import SEVEN, render_canvas, scaled
-    from model.dense_file import read_dense_network
-    from model.inference import predict_probabilities
-    from model.storage import ModelStore
+    from model.net.inference import predict_probabilities
+    from model.storage.dense_file import read_dense_network
+    from model.storage.store import ModelStore
     from utils.preprocess import as_model_input, preprocess_digit
 
     store = ModelStore()
@@ -63,7 +63,7 @@ def main() -> None:
 
 def batch_throughput(network, arrays, repeats: int = 5) -> None:
     """Images per second on the 10,000 test images: the NumPy path, the traced call and ``model.predict``."""
-    from model.inference import predict_batch
+    from model.net.inference import predict_batch
     from utils.mnist import load_raw
     from utils.preprocess import mnist_as_trained
 

@@ -1,6 +1,6 @@
 """Seconds per epoch of the reference network on full MNIST, several ways, interleaved.
 
-A: the project's own path (``model.training.train`` with the live-curve listener the app uses);
+A: the project's own path (``model.net.training.train`` with the live-curve listener the app uses);
 B: the plain Keras tutorial way (``model.fit`` with default settings);
 C: the same network in PyTorch (bench-only dependency: ``pip install -r bench/requirements.txt``);
 D: A with "Augment training data" on (``--variants AD`` to compare the cost of augmentation);
@@ -41,11 +41,11 @@ BACKENDS = {"J": "jax"}  # Keras backend per variant; the others run on TensorFl
 
 
 def run_a(epochs: int, augment: bool = False, look_inside: bool = True) -> dict:
-    from model.config import TrainingConfig
-    from model.data import load_mnist
-    from model.events import EpochEvent
-    from model.progress import TrainingProgress
-    from model.training import train
+    from model.jobs.progress import TrainingProgress
+    from model.net.config import TrainingConfig
+    from model.net.data import load_mnist
+    from model.net.events import EpochEvent
+    from model.net.training import train
 
     config = TrainingConfig(epochs=epochs, augment=augment)
     data = load_mnist(config.validation_fraction, config.seed)
@@ -58,7 +58,7 @@ def run_a(epochs: int, augment: bool = False, look_inside: bool = True) -> dict:
 def run_b(epochs: int) -> dict:
     import keras
 
-    from model.data import load_mnist
+    from model.net.data import load_mnist
 
     data = load_mnist(0.1, 0)
     keras.utils.set_random_seed(0)
@@ -84,7 +84,7 @@ def run_c(epochs: int) -> dict:
     import torch
     from torch import nn
 
-    from model.data import load_mnist
+    from model.net.data import load_mnist
 
     torch.manual_seed(0)
     device = "cuda" if torch.cuda.is_available() else "cpu"

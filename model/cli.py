@@ -1,7 +1,7 @@
 """``python -m model``: train, evaluate, predict and explain from the command line.
 
 ``predict``, ``evaluate`` and ``explain`` read plain Dense networks with NumPy
-(``model.dense_file``), so they answer without importing TensorFlow.
+(``model.storage.dense_file``), so they answer without importing TensorFlow.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from model.config import LIMITS, SETTINGS, Setting, TrainingConfig, shown
-from model.events import Layer, LayerStatsEvent, dense_layer
-from model.quiet import native_log_filtered
-from model.storage import ModelLoadError, ModelStore, load_for_inference
+from model.net.config import LIMITS, SETTINGS, Setting, TrainingConfig, shown
+from model.net.events import Layer, LayerStatsEvent, dense_layer
+from model.net.quiet import native_log_filtered
+from model.storage.store import ModelLoadError, ModelStore, load_for_inference
 from utils.errors import LabError, SettingsError
 from utils.i18n import N_, Message
 from utils.settings import MAX_TEST_RANGE, MAX_TRAIN_RANGE, read_settings, whole_number
@@ -133,9 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_train(args: argparse.Namespace, store: ModelStore) -> int:
-    from model.data import load_mnist
-    from model.events import EpochEvent, TrainingEvent
-    from model.training import train
+    from model.net.data import load_mnist
+    from model.net.events import EpochEvent, TrainingEvent
+    from model.net.training import train
 
     config = TrainingConfig(**{setting.field: getattr(args, setting.field) for setting in SETTINGS})
     name = store.name_for(config, args.name)  # a taken name is refused now, not after training
@@ -200,7 +200,7 @@ def _counted(count: int, word: str) -> str:
 
 
 def run_evaluate(args: argparse.Namespace, store: ModelStore) -> int:
-    from model.inference import evaluate
+    from model.net.inference import evaluate
     from utils.mnist import load_raw
     from utils.preprocess import mnist_as_trained
 
@@ -229,7 +229,7 @@ def read_digits(paths: Sequence[str], preprocessing: str) -> Iterator[tuple[str,
 
 
 def run_predict(args: argparse.Namespace, store: ModelStore) -> int:
-    from model.inference import predict_probabilities
+    from model.net.inference import predict_probabilities
 
     info = store.resolve(args.model)
     network = load_for_inference(info.path, label=info.name)
@@ -251,8 +251,8 @@ def run_predict(args: argparse.Namespace, store: ModelStore) -> int:
 
 
 def run_explain(args: argparse.Namespace, store: ModelStore) -> int:
-    from model.dense_file import DenseNetwork
-    from model.explain import integrated_gradients
+    from model.inside.explain import integrated_gradients
+    from model.storage.dense_file import DenseNetwork
 
     info = store.resolve(args.model)
     network = load_for_inference(info.path, label=info.name)
@@ -314,8 +314,8 @@ def run_learn(args: argparse.Namespace, store: ModelStore) -> int:
             )
         )
 
-    from model.events import EpochEvent, TrainingEvent
-    from model.finetune import TeachOptions, teach_saved
+    from model.jobs.finetune import TeachOptions, teach_saved
+    from model.net.events import EpochEvent, TrainingEvent
 
     options = TeachOptions(
         replay=not args.no_replay, last_layer_only=args.last_layer_only, mnist_test_size=args.max_test
@@ -339,7 +339,7 @@ def run_learn(args: argparse.Namespace, store: ModelStore) -> int:
     if result.status == "diverged":
         print(f"error: {result.message}", file=sys.stderr)
         return 1
-    from model.finetune import save_taught
+    from model.jobs.finetune import save_taught
 
     saved, blocked = save_taught(store, result, name)
     info = store.get(saved)

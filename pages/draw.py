@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from model.inference import Answer, answer
+from model.net.inference import Answer, answer
 from ui.charts import probability_bars
 from ui.drawings import feedback_ui
 from ui.inside import inside_network_ui

@@ -5,9 +5,9 @@ Never imports TensorFlow itself: teaching runs in a worker process.
 
 import streamlit as st
 
-from model.events import BatchEvent
-from model.storage import ModelInfo
-from model.work import TeachingJob, TeachingWork, TeachOutcome
+from model.jobs.work import TeachingJob, TeachingWork, TeachOutcome
+from model.net.events import BatchEvent
+from model.storage.store import ModelInfo
 from ui.charts import before_after_bars
 from ui.drawings import keep_all, my_drawings
 from ui.job_progress import job_progress_ui
@@ -192,7 +192,7 @@ def teach_ui(base: ModelInfo, busy: bool) -> TeachingWork | None:
     except LabError as error:
         st.error(say(Message(N_("Not started: {error}."), error=error)))
         return None
-    from model.finetune import TeachOptions  # imports Keras: only when teaching starts
+    from model.jobs.finetune import TeachOptions  # imports Keras: only when teaching starts
 
     options = TeachOptions(replay=replay, last_layer_only=last_only, mnist_test_size=read_settings().max_test)
     return TeachingWork(base.name, list(drawings), options, target, store)

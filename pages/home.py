@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from model.storage import ModelStorageError
+from model.storage.store import ModelStorageError
 from ui.diagram import network_dot
 from ui.language import _, accuracy, number, say
 from ui.resources import model_store

@@ -5,8 +5,8 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from model.dense_file import MAX_ARCHIVE_BYTES
-from model.storage import ModelInfo
+from model.storage.dense_file import MAX_ARCHIVE_BYTES
+from model.storage.store import ModelInfo
 from ui.charts import history_overlay
 from ui.language import _, say
 from ui.learned import learned_ui

@@ -3,10 +3,10 @@
 import numpy as np
 import streamlit as st
 
-from model.config import SETTING, TrainingConfig
-from model.estimate import duration, training_seconds
-from model.progress import ProgressSnapshot
-from model.work import TrainingJob, TrainingOutcome, TrainingWork
+from model.jobs.estimate import duration, training_seconds
+from model.jobs.progress import ProgressSnapshot
+from model.jobs.work import TrainingJob, TrainingOutcome, TrainingWork
+from model.net.config import SETTING, TrainingConfig
 from ui.charts import (
     confusion_heatmap,
     gradient_norm_lines,
@@ -124,7 +124,7 @@ def request_training(**changes: object) -> None:
 @st.cache_data(max_entries=4, show_spinner=False)  # the spinner's words are the reader's: see the caller
 def distorted_samples(seed: int) -> np.ndarray:
     """A few training digits (as the network gets them) and four random distortions of each."""
-    from model.augment import distorted_examples
+    from model.net.augment import distorted_examples
 
     raw = raw_mnist()
     first_of_each = [int(np.argmax(raw.y_train == digit)) for digit in PREVIEW_DIGITS]

@@ -25,13 +25,13 @@ def mnist_raw():
 @pytest.fixture(scope="session")
 def small_splits(mnist_raw):
     """6,000 training images and 1,000 test images: enough to learn, fast to train."""
-    from model.data import prepare_splits
+    from model.net.data import prepare_splits
 
     return prepare_splits(mnist_raw, 0.1, seed=0, max_train=6000, max_test=1000)
 
 
 @pytest.fixture
 def store(tmp_path):
-    from model.storage import ModelStore
+    from model.storage.store import ModelStore
 
     return ModelStore(tmp_path / "models")

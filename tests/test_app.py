@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from model.config import TrainingConfig
-from model.metadata import ModelMetadata
-from model.network import build_network
+from model.net.config import TrainingConfig
+from model.net.network import build_network
+from model.storage.metadata import ModelMetadata
 from tests.helpers import PROJECT_ROOT
 
 APP = str(PROJECT_ROOT / "app.py")
@@ -138,7 +138,7 @@ def test_explore_browses_a_digit(app, mnist_raw):
 
 
 def test_models_page_sets_active_and_deletes_with_confirmation(app, tmp_path):
-    from model.storage import ModelStore
+    from model.storage.store import ModelStore
 
     store = ModelStore(tmp_path / "models")
     config = TrainingConfig(hidden_layers=1, units=8)
@@ -206,11 +206,11 @@ def test_a_lesson_link_hides_the_named_controls(app):
 
 
 def test_an_unsure_answer_says_so_next_to_the_prediction(app, monkeypatch):
-    import model.inference
+    import model.net.inference
 
     flat = np.full(10, 0.05)
     flat[8] = 0.55  # a letter X got "8, 54 %"
-    monkeypatch.setattr(model.inference, "answer", lambda network, digit: model.inference.Answer(flat, None))
+    monkeypatch.setattr(model.net.inference, "answer", lambda network, digit: model.net.inference.Answer(flat, None))
     open_page(app, "draw")
     app.file_uploader[0].upload("x.png", _png_of(np.pad(np.eye(60, dtype=np.uint8) * 255, 40)), "image/png").run()
     assert not app.exception and app.metric[0].label == "Prediction" and app.metric[0].value == "8"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import map_coordinates
 
-from model.augment import (
+from model.net.augment import (
     Augment,
     Distortions,
     change_thickness,
@@ -20,8 +20,8 @@ from model.augment import (
     sample_bilinear,
     smoothing_matrix,
 )
-from model.config import TrainingConfig
-from model.training import train
+from model.net.config import TrainingConfig
+from model.net.training import train
 from utils.preprocess import mnist_as_trained
 
 

@@ -17,11 +17,11 @@ from tests.helpers import PROJECT_ROOT
 
 SCRIPT = """
 import json, sys, keras
-from model.config import TrainingConfig
-from model.dense_file import read_dense_network
-from model.storage import ModelStore
-from model.training import train
-from model.data import load_mnist
+from model.net.config import TrainingConfig
+from model.storage.dense_file import read_dense_network
+from model.storage.store import ModelStore
+from model.net.training import train
+from model.net.data import load_mnist
 
 config = TrainingConfig(hidden_layers=1, units=128, epochs=3, optimizer="adam", learning_rate=0.002, schedule="cosine")
 data = load_mnist(0.1, 0, max_train=6000, max_test=1000)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from model.config import ACTIVATIONS, OPTIMIZERS, SCHEDULES, SETTINGS, TrainingConfig
+from model.net.config import ACTIVATIONS, OPTIMIZERS, SCHEDULES, SETTINGS, TrainingConfig
 from utils.errors import ConfigError, LabError
 
 
@@ -63,7 +63,7 @@ def test_every_setting_is_described_once_with_a_default_in_range():
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 @pytest.mark.parametrize("schedule", list(SCHEDULES))
 def test_every_registered_optimizer_and_schedule_builds_its_own_keras_object(optimizer, schedule):
-    from model.network import make_optimizer
+    from model.net.network import make_optimizer
 
     built = make_optimizer(TrainingConfig(optimizer=optimizer, schedule=schedule, learning_rate=0.01), 100)
     expected = {"sgd": "SGD", "momentum": "SGD", "adam": "Adam", "rmsprop": "RMSprop"}[optimizer]
@@ -74,7 +74,7 @@ def test_every_registered_optimizer_and_schedule_builds_its_own_keras_object(opt
 def test_every_registered_activation_runs_in_numpy_and_keras():
     import keras
 
-    from model.dense_file import ACTIVATIONS as NUMPY_ACTIVATIONS
+    from model.storage.dense_file import ACTIVATIONS as NUMPY_ACTIVATIONS
 
     for name in ACTIVATIONS:
         assert name in NUMPY_ACTIVATIONS and keras.activations.get(name) is not None
@@ -87,8 +87,8 @@ def test_config_errors_are_lab_errors_not_bare_value_errors():
 
 
 def test_training_time_is_estimated_from_this_machines_past_trainings():
-    from model.estimate import REFERENCE_RATE, START_SECONDS, duration, training_seconds
-    from model.metadata import ModelMetadata
+    from model.jobs.estimate import REFERENCE_RATE, START_SECONDS, duration, training_seconds
+    from model.storage.metadata import ModelMetadata
 
     reference = TrainingConfig()
     seconds, measured = training_seconds(reference, 54_000, [])

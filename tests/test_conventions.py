@@ -1,4 +1,4 @@
-"""World handwriting conventions drawn onto training digits (model/conventions.py) and their benchmark."""
+"""World handwriting conventions drawn onto training digits (model/net/conventions.py) and their benchmark."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.ndimage import binary_fill_holes
 
-from model import conventions
-from model.config import SETTING, TrainingConfig
-from model.metadata import ModelMetadata, parse_metadata
+from model.net import conventions
+from model.net.config import SETTING, TrainingConfig
+from model.storage.metadata import ModelMetadata, parse_metadata
 
 
 def _digit(splits, digit: int, nth: int = 0) -> np.ndarray:
@@ -88,7 +88,7 @@ def test_only_the_training_split_is_changed(small_splits):
 
 
 def test_training_uses_the_setting(small_splits, monkeypatch):
-    from model.training import train
+    from model.net.training import train
 
     calls = []
     original = conventions.with_conventions

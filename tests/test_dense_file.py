@@ -10,11 +10,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from model.config import TrainingConfig
-from model.dense_file import NotPlainDense, read_dense_network
-from model.inference import predict_batch
-from model.network import build_network
-from model.storage import DEFAULT_MODEL_NAME, ModelStore
+from model.net.config import TrainingConfig
+from model.net.inference import predict_batch
+from model.net.network import build_network
+from model.storage.dense_file import NotPlainDense, read_dense_network
+from model.storage.store import DEFAULT_MODEL_NAME, ModelStore
 from tests.helpers import PROJECT_ROOT
 
 
@@ -103,8 +103,8 @@ def test_the_draw_page_answers_without_importing_tensorflow():
     """What the Draw page imports (the canvas component aside) and one prediction leave TensorFlow unloaded."""
     script = (
         "import sys, numpy as np\n"
-        "from model.inference import predict_probabilities\n"
-        "from model.storage import ModelStore\n"
+        "from model.net.inference import predict_probabilities\n"
+        "from model.storage.store import ModelStore\n"
         "from ui import charts, inside, shell, visual, widgets\n"
         "from utils import canvas_checks, image_io, preprocess\n"
         "from ui.resources import network_for\n"

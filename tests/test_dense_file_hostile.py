@@ -23,9 +23,15 @@ import h5py
 import numpy as np
 import pytest
 
-from model.config import TrainingConfig
-from model.dense_file import MAX_CONFIG_BYTES, MAX_WEIGHTS_BYTES, NotPlainDense, UnsafeModelFile, read_dense_network
-from model.network import build_network
+from model.net.config import TrainingConfig
+from model.net.network import build_network
+from model.storage.dense_file import (
+    MAX_CONFIG_BYTES,
+    MAX_WEIGHTS_BYTES,
+    NotPlainDense,
+    UnsafeModelFile,
+    read_dense_network,
+)
 from tests.helpers import PROJECT_ROOT
 from utils.errors import LabError
 
@@ -39,7 +45,7 @@ _BUILT: dict[str, bytes] = {}  # attack archives that are slow to build, by name
 _CHILD = r"""
 import json, resource, sys, time
 import numpy as np
-from model.dense_file import read_dense_network
+from model.storage.dense_file import read_dense_network
 
 pages, resident = map(int, open("/proc/self/statm").read().split()[:2])
 imported = resident * resource.getpagesize()

@@ -16,10 +16,10 @@ TWO_CPUS = """
 import json, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from model.config import TrainingConfig
-from model.devices import choose_strategy
-from model.training import train
-from model.data import load_mnist
+from model.net.config import TrainingConfig
+from model.net.devices import choose_strategy
+from model.net.training import train
+from model.net.data import load_mnist
 strategy = choose_strategy()
 config = TrainingConfig(hidden_layers=1, units=64, epochs=2, optimizer="adam")
 result = train(config, load_mnist(max_train=4000, max_test=500))
@@ -40,7 +40,7 @@ def test_mirrored_strategy_trains_across_two_logical_devices():
 
 
 def test_auto_uses_the_default_device_without_several_gpus():
-    from model.devices import choose_strategy
+    from model.net.devices import choose_strategy
 
     assert choose_strategy("auto").num_replicas_in_sync == 1
     with pytest.raises(SettingsError, match="MNIST_LAB_STRATEGY='everything' is not allowed"):

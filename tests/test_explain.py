@@ -1,4 +1,4 @@
-"""model/explain.py against independent answers: Keras' forward pass, tf.GradientTape, finite differences.
+"""model/inside/explain.py against independent answers: Keras' forward pass, tf.GradientTape, finite differences.
 
 Every check compares with a computation the module does not share (Keras layers, TensorFlow's
 autodiff, a float64 forward pass written here, brute-force quadrature), so each can fail.
@@ -13,8 +13,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from model import explain
-from model.numpy_network import DenseNetwork
+from model.inside import explain
+from model.net.numpy_network import DenseNetwork
 from tests.helpers import PROJECT_ROOT
 
 ACTIVATIONS = ["relu", "sigmoid", "tanh"]
@@ -29,8 +29,8 @@ F64 = {
 def _keras_net(
     activation: str, hidden_layers: int = 2, units: int = 32, dropout: float = 0.0, random_bias: bool = True
 ):
-    from model.config import TrainingConfig
-    from model.network import build_network
+    from model.net.config import TrainingConfig
+    from model.net.network import build_network
 
     network = build_network(
         TrainingConfig(hidden_layers=hidden_layers, units=units, activation=activation, dropout=dropout)
@@ -60,14 +60,14 @@ def digits(mnist_raw):
 
 @pytest.fixture(scope="module")
 def pretrained():
-    from model.dense_file import read_dense_network
-    from model.storage import DEFAULT_MODEL_NAME, ModelStore
+    from model.storage.dense_file import read_dense_network
+    from model.storage.store import DEFAULT_MODEL_NAME, ModelStore
 
     return read_dense_network(ModelStore().get(DEFAULT_MODEL_NAME).path)
 
 
 def test_importing_it_leaves_tensorflow_and_keras_out():
-    code = "import sys, model.explain; sys.exit(bool({'tensorflow', 'keras'} & set(sys.modules)))"
+    code = "import sys, model.inside.explain; sys.exit(bool({'tensorflow', 'keras'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT).returncode == 0
 
 

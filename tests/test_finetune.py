@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from model.finetune import (
+from model.jobs.finetune import (
     MNIST_DROP_LIMIT,
     TeachOptions,
     holdout_split,
@@ -26,7 +26,7 @@ from model.finetune import (
     mnist_reference,
     teach,
 )
-from model.storage import PRETRAINED_DIR, ModelStore, safe_name
+from model.storage.store import PRETRAINED_DIR, ModelStore, safe_name
 from tests.helpers import PROJECT_ROOT
 from utils.errors import ConfigError
 from utils.preprocess import PREPROCESSING_VERSION
@@ -96,7 +96,7 @@ def mnist(mnist_raw):
 
 
 def error(network, writer) -> float:
-    from model.inference import predict_batch
+    from model.net.inference import predict_batch
 
     return float(np.mean(predict_batch(network, writer.score_x).argmax(axis=1) != writer.score_y))
 

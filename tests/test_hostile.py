@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from model.config import TrainingConfig
-from model.metadata import MAX_METADATA_BYTES, ModelMetadata
-from model.network import build_network
-from model.storage import DEFAULT_MODEL_NAME, ModelStore
+from model.net.config import TrainingConfig
+from model.net.network import build_network
+from model.storage.metadata import MAX_METADATA_BYTES, ModelMetadata
+from model.storage.store import DEFAULT_MODEL_NAME, ModelStore
 from tests.helpers import PROJECT_ROOT
 from utils.errors import ModelStorageError, SettingsError
 from utils.settings import read_settings
@@ -177,7 +177,7 @@ def test_arrays_of_the_wrong_kind_beside_a_model_are_a_message_and_hide_nothing(
 
 def test_a_model_file_too_large_to_read_is_not_offered_for_download(app, tmp_path):
     """A sparse 2 GB file was read whole when Download .keras was pressed: server peak 6.4 GB."""
-    from model.dense_file import MAX_ARCHIVE_BYTES
+    from model.storage.dense_file import MAX_ARCHIVE_BYTES
 
     path = _save(ModelStore(tmp_path / "models"), "huge", "2026-01-01T00:00:00+00:00")
     with open(path, "r+b") as file:

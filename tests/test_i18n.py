@@ -300,7 +300,7 @@ def test_any_number_in_a_message_can_be_written_even_huge_or_not_finite():
 
 
 def test_layers_are_worded_at_the_edge_from_their_place():
-    from model.events import dense_layer
+    from model.net.events import dense_layer
     from ui.charts import layer_label
 
     assert [layer_label(dense_layer(index, 3)) for index in range(3)] == ["hidden 1", "hidden 2", "output"]

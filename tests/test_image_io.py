@@ -338,9 +338,9 @@ def test_reduced_decode_classifies_like_the_full_decode():
     pixel at full size already changes single pixels by up to 0.99 (bench/large_images.py
     --equivalence, bench/RESULTS.md), while the probabilities barely move.
     """
-    from model.dense_file import read_dense_network
-    from model.inference import predict_probabilities
-    from model.storage import ModelStore
+    from model.net.inference import predict_probabilities
+    from model.storage.dense_file import read_dense_network
+    from model.storage.store import ModelStore
     from utils.preprocess import preprocess_digit
 
     network = read_dense_network(ModelStore().get("default").path)

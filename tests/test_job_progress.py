@@ -14,7 +14,7 @@ def page(count_fails: str, slot_taken: bool) -> None:
 
     import streamlit as st
 
-    from model.jobs import Job, JobQueue
+    from model.jobs.engine import Job, JobQueue
     from tests.test_jobs import Count
     from ui.job_progress import job_progress_ui
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from model.config import TrainingConfig
-from model.data import MnistSplits, load_mnist
-from model.events import BatchEvent, StopFlag
-from model.jobs import Job, JobQueue, JobState, Progress, Report, StateChanged, WarmWorkers
-from model.storage import ModelStore
-from model.work import TrainingJob, TrainingWork, prepare_training
+from model.jobs.engine import Job, JobQueue, JobState, Progress, Report, StateChanged, WarmWorkers
+from model.jobs.work import TrainingJob, TrainingWork, prepare_training
+from model.net.config import TrainingConfig
+from model.net.data import MnistSplits, load_mnist
+from model.net.events import BatchEvent, StopFlag
+from model.storage.store import ModelStore
 from tests.helpers import PROJECT_ROOT
 from ui.job_progress import STATE_WORDS
 from utils.errors import ConfigError
@@ -49,7 +49,6 @@ class Counted:
     batches: int
     stopped: bool
     niceness: int
-    tensorflow_threads: str | None  # what TensorFlow would use, as told by the environment
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ class Count:
             raise ZeroDivisionError("division by zero")
         if self.fails == "killed":
             os.kill(os.getpid(), signal.SIGKILL)
-        return Counted(self.batches, stop.is_set(), os.nice(0), os.environ.get("TF_NUM_INTRAOP_THREADS"))
+        return Counted(self.batches, stop.is_set(), os.nice(0))
 
 
 def test_any_work_runs_in_a_worker_and_its_messages_reach_the_job():
@@ -83,14 +82,11 @@ def test_any_work_runs_in_a_worker_and_its_messages_reach_the_job():
     assert [event.batch for event in job.progress.snapshot().batches] == [0, 1, 2, 3]
 
 
-def test_a_worker_leaves_the_server_a_core_and_the_first_place(monkeypatch):
-    """A drawing's answer should not wait behind a training: one TensorFlow thread fewer than cores, lower priority."""
-    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+def test_a_worker_gives_the_server_the_first_place():
+    """A drawing's answer should not wait behind a training: the worker runs at a lower priority."""
     job = Job(Count(), JobQueue(1)).start()
     job.join(timeout=60)
     assert job.outcome is not None and job.outcome.niceness == min(19, os.nice(0) + 10)
-    cores = len(os.sched_getaffinity(0))
-    assert job.outcome.tensorflow_threads == (str(cores - 1) if cores > 1 else None)
 
 
 def test_stop_ends_the_work_early_and_keeps_its_outcome():

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from model.config import TrainingConfig
-from model.events import BatchEvent, LayerStatsEvent
-from model.training import train
+from model.net.config import TrainingConfig
+from model.net.events import BatchEvent, LayerStatsEvent
+from model.net.training import train
 from tests.helpers import PROJECT_ROOT
 
 VANISHING = TrainingConfig(hidden_layers=5, units=128, activation="sigmoid", optimizer="sgd", dropout=0.0, epochs=2)
@@ -71,7 +71,7 @@ def test_projection_is_stored_per_epoch_beside_the_model(small_splits, store):
 
 
 def test_pca_plane_matches_numpy_covariance_eigenvectors():
-    from model.projection import principal_plane
+    from model.inside.projection import principal_plane
 
     rng = np.random.default_rng(0)
     values = rng.normal(size=(300, 6)) * [5, 3, 1, 0.5, 0.2, 0.1]
@@ -97,7 +97,7 @@ def four_png(tmp_path_factory, mnist_raw):
 def test_explain_cli_matches_a_keras_forward_pass_and_sums_up(four_png, tmp_path):
     import keras
 
-    from model.storage import ModelStore
+    from model.storage.store import ModelStore
 
     path, blank = four_png
     done = subprocess.run(
@@ -136,9 +136,9 @@ def _blank_logit_gap(network, target: int, versus: int) -> float:
 INSIDE_APP = """
 import sys
 sys.path.insert(0, {root!r})
-from model.dense_file import read_dense_network
-from model.inference import answer
-from model.storage import ModelStore
+from model.storage.dense_file import read_dense_network
+from model.net.inference import answer
+from model.storage.store import ModelStore
 from ui.inside import inside_network_ui
 from utils.mnist import load_raw
 from utils.preprocess import mnist_as_trained
@@ -173,10 +173,10 @@ import sys
 sys.path.insert(0, {root!r})
 import numpy as np
 import streamlit as st
-from model.dense_file import read_dense_network
-from model.inference import answer
-from model.numpy_network import DenseNetwork
-from model.storage import ModelStore
+from model.storage.dense_file import read_dense_network
+from model.net.inference import answer
+from model.net.numpy_network import DenseNetwork
+from model.storage.store import ModelStore
 from ui.inside import inside_network_ui
 
 class Counting(DenseNetwork):

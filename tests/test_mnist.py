@@ -73,7 +73,7 @@ def test_keras_cached_download_is_read_without_keras(tmp_path, monkeypatch):
 
 
 def test_prepared_splits_are_model_ready_and_sliced(mnist_raw):
-    from model.data import prepare_splits
+    from model.net.data import prepare_splits
 
     splits = prepare_splits(mnist_raw, 0.1, seed=3, max_train=900, max_test=50)
     assert (len(splits.x_train), len(splits.x_val), len(splits.x_test)) == (900, 100, 50)
@@ -128,7 +128,8 @@ def test_importing_the_loader_does_not_import_tensorflow():
     import subprocess
     import sys
 
-    code = "import sys, utils.mnist, utils.preprocess, model.config, model.storage; print('tensorflow' in sys.modules)"
+    modules = "utils.mnist, utils.preprocess, model.net.config, model.storage.store"
+    code = f"import sys, {modules}; print('tensorflow' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -140,7 +141,7 @@ def test_importing_the_loader_does_not_import_tensorflow():
 
 
 def test_prepared_mnist_is_made_once_then_read_from_the_cache(tmp_path, monkeypatch, mnist_raw):
-    import model.data as data
+    import model.net.data as data
     from utils.preprocess import LEGACY_PREPROCESSING, mnist_as_trained
 
     monkeypatch.setenv("MNIST_LAB_CACHE_DIR", str(tmp_path))

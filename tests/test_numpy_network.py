@@ -1,12 +1,12 @@
-"""model/numpy_network.py: the activation table against finite differences, and one forward pass per answer."""
+"""model/net/numpy_network.py: the activation table against finite differences, and one forward pass per answer."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from model.inference import answer
-from model.numpy_network import ACTIVATIONS, FLAT_SLOPE, DenseNetwork
+from model.net.inference import answer
+from model.net.numpy_network import ACTIVATIONS, FLAT_SLOPE, DenseNetwork
 
 Z = np.linspace(-6, 6, 1201) + 0.0005  # steps of 0.01, none exactly on ReLU's kink at 0
 H = 1e-6

@@ -6,10 +6,10 @@ import keras
 import numpy as np
 import pytest
 
-from model.config import TrainingConfig
-from model.inference import evaluate
-from model.network import build_network
-from model.storage import DEFAULT_MODEL_NAME, ModelStore
+from model.net.config import TrainingConfig
+from model.net.inference import evaluate
+from model.net.network import build_network
+from model.storage.store import DEFAULT_MODEL_NAME, ModelStore
 from utils.preprocess import PREPROCESSING_VERSION, mnist_as_trained
 
 # the reference network; README gives the command (conventions: issue 16, bench/RESULTS.md)
@@ -35,7 +35,7 @@ def test_pretrained_default_is_the_reference_network_and_scores_99_2(tmp_path, m
 def test_default_reads_pen_drawings_of_unseen_writers(tmp_path, mnist_raw):
     """MNIST test digits traced to strokes and redrawn like the canvas (bench/drawing_sets.py)."""
     from bench.drawing_sets import mnist_skeleton_set
-    from model.inference import predict_batch
+    from model.net.inference import predict_batch
     from utils.preprocess import preprocess_digit
 
     store = ModelStore(tmp_path)
@@ -76,7 +76,7 @@ def _network(kind: str, store: ModelStore) -> keras.Model:
 
 KERAS_LOSS_FROM_LOGITS = (
     "Keras computes the loss of a softmax output from its logits, evaluate() from probabilities clipped at 1e-7: "
-    "a confident mistake costs at most 16.1 there (model/inference.py)"
+    "a confident mistake costs at most 16.1 there (model/net/inference.py)"
 )
 
 
@@ -89,7 +89,7 @@ KERAS_LOSS_FROM_LOGITS = (
     ],
 )
 def test_evaluate_agrees_with_keras_evaluate(tmp_path, small_splits, kind):
-    """The hand-written accuracy and loss (``model.inference.evaluate``) against Keras', compiled as for training."""
+    """The hand-written accuracy and loss (``model.net.inference.evaluate``) against Keras', compiled for training."""
     rows, labels = small_splits.x_test[:500], small_splits.y_test[:500]
     network = _network(kind, ModelStore(tmp_path))
     network.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.config import TrainingConfig
-from model.metadata import ModelMetadata
-from model.network import build_network
-from model.storage import (
+from model.net.config import TrainingConfig
+from model.net.network import build_network
+from model.storage.metadata import ModelMetadata
+from model.storage.store import (
     DEFAULT_MODEL_NAME,
     LEFTOVER_AGE_S,
     ModelExistsError,

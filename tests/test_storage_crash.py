@@ -11,15 +11,15 @@ import time
 
 import pytest
 
-from model.storage import ModelStore, load_network
+from model.storage.store import ModelStore, load_network
 from tests.helpers import PROJECT_ROOT
 
 SAVER = """
 import sys
-from model.config import TrainingConfig
-from model.metadata import ModelMetadata
-from model.network import build_network
-from model.storage import ModelStore
+from model.net.config import TrainingConfig
+from model.storage.metadata import ModelMetadata
+from model.net.network import build_network
+from model.storage.store import ModelStore
 store, config = ModelStore(sys.argv[1]), TrainingConfig(hidden_layers=2, units=256)
 network = build_network(config)
 print("ready", flush=True)

@@ -6,10 +6,10 @@ import threading
 import numpy as np
 import pytest
 
-from model.config import LIMITS, TrainingConfig
-from model.events import BatchEvent, EpochEvent, LayerStatsEvent
-from model.network import REPORTS_PER_EPOCH, steps_per_execution
-from model.training import train
+from model.net.config import LIMITS, TrainingConfig
+from model.net.events import BatchEvent, EpochEvent, LayerStatsEvent
+from model.net.network import REPORTS_PER_EPOCH, steps_per_execution
+from model.net.training import train
 from utils.errors import ConfigError
 
 QUICK = TrainingConfig(hidden_layers=1, units=128, epochs=3, batch_size=64, optimizer="adam", learning_rate=0.002)
@@ -40,7 +40,7 @@ def test_short_training_learns_and_reports_batches_and_epochs(small_splits):
 
 
 def test_cosine_schedule_falls_from_the_chosen_rate_to_zero_by_the_last_batch(small_splits):
-    from model.network import make_optimizer
+    from model.net.network import make_optimizer
 
     config = dataclasses.replace(QUICK, schedule="cosine")
     rate = make_optimizer(config, total_steps=300).learning_rate  # Keras evaluates the schedule at step 0

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from model.storage import DEFAULT_MODEL_NAME, ModelStore
+from model.storage.store import DEFAULT_MODEL_NAME, ModelStore
 from tests.helpers import PROJECT_ROOT
 from utils.drawings import Drawing, drawing_from_image, drawings_to_zip
 

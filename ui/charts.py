@@ -8,7 +8,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from model.events import Layer
+from model.net.events import Layer
 from ui.language import _
 from utils.i18n import N_
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from model.config import TrainingConfig
+from model.net.config import TrainingConfig
 from ui.language import _, ngettext, number, significant
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from model.storage import ModelInfo
+from model.storage.store import ModelInfo
 from ui.language import _, say
 from utils.drawings import MAX_DRAWINGS, MAX_ZIP_BYTES, Drawing, drawing_from_image
 from utils.errors import LabError

@@ -1,6 +1,6 @@
 """'Inside the network' on the Draw page: activations, first-layer weights, one neuron's sum, and why this digit.
 
-Every view reads the forward pass that gave the Prediction (``model.numpy_network.Trace``),
+Every view reads the forward pass that gave the Prediction (``model.net.numpy_network.Trace``),
 so it agrees with the answer to the last digit, costs no second pass and needs no
 TensorFlow. Only the view the user picks is computed and drawn, so the answer stays fast.
 """
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from model.explain import (
+from model.inside.explain import (
     calculation,
     contributions,
     first_layer_images,
@@ -22,7 +22,7 @@ from model.explain import (
     softmax_terms,
     sort_units,
 )
-from model.numpy_network import Activation, DenseNetwork, Trace
+from model.net.numpy_network import Activation, DenseNetwork, Trace
 from ui.language import _, number, percent, significant
 from ui.visual import diverging, enlarge, unit_strip
 from utils.i18n import N_

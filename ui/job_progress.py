@@ -12,9 +12,9 @@ from typing import Any
 
 import streamlit as st
 
-from model.events import BatchEvent
-from model.jobs import Job, JobState, Outcome
-from model.progress import ProgressSnapshot
+from model.jobs.engine import Job, JobState, Outcome
+from model.jobs.progress import ProgressSnapshot
+from model.net.events import BatchEvent
 from ui.language import _, say
 from utils.i18n import N_
 

@@ -7,10 +7,10 @@ import os
 import numpy as np
 import streamlit as st
 
-from model.dense_file import DenseNetwork
-from model.events import Layer
-from model.explain import top_units
-from model.storage import ModelInfo, ModelStore
+from model.inside.explain import top_units
+from model.net.events import Layer
+from model.storage.dense_file import DenseNetwork
+from model.storage.store import ModelInfo, ModelStore
 from ui.charts import layer_label, projection_scatter
 from ui.language import _, number, percent, say, significant
 from ui.resources import network_for, raw_mnist

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from model.jobs import JobQueue, WarmWorkers
-from model.storage import ModelInfo, ModelStore, load_for_inference
-from model.work import prepare_training
+from model.jobs.engine import JobQueue, WarmWorkers
+from model.jobs.work import prepare_training
+from model.storage.store import ModelInfo, ModelStore, load_for_inference
 from ui.language import _
 from utils.mnist import RawMnist, load_raw
 from utils.settings import read_settings
@@ -18,7 +18,7 @@ from utils.settings import read_settings
 if TYPE_CHECKING:
     import keras
 
-    from model.dense_file import DenseNetwork
+    from model.storage.dense_file import DenseNetwork
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from model.config import LIMITS, SETTINGS, Setting, TrainingConfig, shown
-from model.storage import ModelInfo, ModelStore
+from model.net.config import LIMITS, SETTINGS, Setting, TrainingConfig, shown
+from model.storage.store import ModelInfo, ModelStore
 from ui.language import _, say
 from ui.resources import network_for
 from utils.errors import ConfigError, LabError
@@ -17,7 +17,7 @@ from utils.preprocess import recipe_for
 if TYPE_CHECKING:
     import keras
 
-    from model.dense_file import DenseNetwork
+    from model.storage.dense_file import DenseNetwork
 
 KEEP = {"persist_state": "session"}  # settings survive a visit to another page
 

@@ -1,7 +1,7 @@
 """A person's own labelled drawings: kept, exported as a zip, read back from a zip or a folder.
 
 People correct wrong answers on the Draw page ("it's a 7") and teach the network their
-own handwriting (``model.finetune``). Each correction is a ``Drawing``: the original
+own handwriting (``model.jobs.finetune``). Each correction is a ``Drawing``: the original
 picture (PNG), the 28x28 input the network saw, the true digit, which model answered
 and when. Drawings travel as a zip in the layout Keras' ``image_dataset_from_directory``
 reads (``0/*.png`` ... ``9/*.png``) plus a small ``drawings.json`` manifest, so the same

@@ -22,7 +22,7 @@ So, here and only here:
 
 Callers pass the caps; every refusal is an ``UntrustedFileError`` whose message names the
 file (or member) and says why. Each format keeps its own rules in its own module (model
-archives: ``model.dense_file``; drawings: ``utils.drawings``; images: ``utils.image_io``).
+archives: ``model.storage.dense_file``; drawings: ``utils.drawings``; images: ``utils.image_io``).
 """
 
 from __future__ import annotations

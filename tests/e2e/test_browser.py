@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from bench.appserver import draw_on_canvas, running_app
 from bench.strokes import ONE, ZERO
-from model.jobs import ABANDONED_AFTER_S
+from model.jobs.engine import ABANDONED_AFTER_S
 from tests.e2e.helpers import (
     APP_TIMEOUT,
     PREDICTION,

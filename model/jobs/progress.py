@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from model.events import BatchEvent, EpochEvent, LayerStatsEvent, TrainingEvent, dense_layer
+from model.net.events import BatchEvent, EpochEvent, LayerStatsEvent, TrainingEvent, dense_layer
 
 SMOOTHING = 0.9  # exponential moving average weight for the per-batch training curve
 

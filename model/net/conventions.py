@@ -41,7 +41,7 @@ import numpy as np
 from utils.mnist import IMAGE_SIDE, N_PIXELS
 
 if TYPE_CHECKING:
-    from model.data import MnistSplits
+    from model.net.data import MnistSplits
 
 UPSCALE = 4  # strokes are drawn at 112x112 and area-averaged down, so they are anti-aliased like MNIST's
 INK = 0.3  # a pixel at least this bright is ink when measuring a digit

@@ -1,6 +1,6 @@
 """Gradient flow, live: per-layer gradient norms, update sizes and dead or saturated units.
 
-Measured in NumPy (``model.explain``) on a fixed probe of training images, from the
+Measured in NumPy (``model.inside.explain``) on a fixed probe of training images, from the
 network's current weights, so the figures are the same on every Keras backend and
 never touch the training step itself. A probe costs a few tens of milliseconds for the
 reference network; it runs once before the first update, after every epoch, and in
@@ -16,10 +16,10 @@ from dataclasses import replace
 import keras
 import numpy as np
 
-from model.config import TrainingConfig
-from model.events import LayerStatsEvent, Listener
-from model.explain import gradient_norms, unit_health, update_ratios
-from model.numpy_network import DenseNetwork
+from model.inside.explain import gradient_norms, unit_health, update_ratios
+from model.net.config import TrainingConfig
+from model.net.events import LayerStatsEvent, Listener
+from model.net.numpy_network import DenseNetwork
 
 PROBE_SIZE = 256
 OVERHEAD = 0.02  # at most this share of the training time goes to probes between epochs

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from model.config import TrainingConfig
+from model.net.config import TrainingConfig
 from utils.errors import LabError, ModelStorageError
 from utils.i18n import N_, Message, as_message, num
 from utils.preprocess import LEGACY_PREPROCESSING

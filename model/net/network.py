@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from model.augment import Augment
-from model.config import OPTIMIZERS, SCHEDULES, TrainingConfig
+from model.net.augment import Augment
+from model.net.config import OPTIMIZERS, SCHEDULES, TrainingConfig
 from utils.mnist import N_CLASSES, N_PIXELS
 
 MAX_STEPS_PER_EXECUTION = 16

@@ -4,7 +4,7 @@ The Draw page, the CLI and the inside views answer without TensorFlow, and the t
 worker's layer statistics must read the same on every Keras backend, so a plain stack of
 Dense layers is computed here: a few matrix products. ``DenseNetwork.trace`` keeps what
 every layer computed; the prediction is its last output, and the inside views
-(``model.explain``) read the same trace, so they agree with the answer to the last digit.
+(``model.inside.explain``) read the same trace, so they agree with the answer to the last digit.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ class DenseNetwork:
             raise ValueError(f"not a Dense stack with elementwise hidden activations ending in softmax: {kinds}")
 
     def __call__(self, rows: ArrayLike) -> Array:
-        """(N, 784) rows to (N, 10) probabilities: ``model.inference.forward``'s contract."""
+        """(N, 784) rows to (N, 10) probabilities: ``model.net.inference.forward``'s contract."""
         return self.trace(rows).probabilities
 
     def trace(self, x: ArrayLike) -> Trace:

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from model.config import TrainingConfig
-from model.metadata import MetadataError, ModelMetadata, read_metadata
+from model.net.config import TrainingConfig
+from model.storage.metadata import MetadataError, ModelMetadata, read_metadata
 from utils.errors import LabError, ModelStorageError
 from utils.i18n import N_, Message, num
 from utils.mnist import N_CLASSES, N_PIXELS
@@ -35,11 +35,11 @@ from utils.untrusted import ArraySpec, UntrustedFileError, load_npz, read_file
 if TYPE_CHECKING:
     import keras
 
-    from model.dense_file import DenseNetwork
+    from model.storage.dense_file import DenseNetwork
 
 _LOGGER = logging.getLogger(__name__)
 
-PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 DEFAULT_MODEL_NAME = "default"
 MAX_NAME_LENGTH = 64
 _ACTIVE_FILE = "active.txt"
@@ -413,7 +413,7 @@ def load_for_inference(path: str | os.PathLike, label: str | None = None) -> Den
     """The network for predictions: plain Dense stacks (every model this app trains) as NumPy arrays,
     with no TensorFlow import; anything else through Keras' safe mode and its checks.
     """
-    from model.dense_file import NotPlainDense
+    from model.storage.dense_file import NotPlainDense
 
     label = label or Path(path).stem
     try:
@@ -425,7 +425,7 @@ def load_for_inference(path: str | os.PathLike, label: str | None = None) -> Den
 
 def load_network(path: str | os.PathLike, label: str | None = None) -> keras.Model:
     """A ``.keras`` file as a Keras model (to train or fine-tune), after the NumPy reader's hostile-file checks."""
-    from model.dense_file import NotPlainDense
+    from model.storage.dense_file import NotPlainDense
 
     label = label or Path(path).stem
     with contextlib.suppress(NotPlainDense):  # another kind of network: Keras' safe mode decides
@@ -436,7 +436,7 @@ def load_network(path: str | os.PathLike, label: str | None = None) -> keras.Mod
 def _checked_read(path: str | os.PathLike, label: str) -> DenseNetwork:
     """A file the NumPy reader finds hostile (weights stored outside it, a shape bomb, a zip bomb)
     is refused outright, never handed to Keras to try."""
-    from model.dense_file import UnsafeModelFile, read_dense_network
+    from model.storage.dense_file import UnsafeModelFile, read_dense_network
 
     try:
         return read_dense_network(path)
@@ -512,7 +512,7 @@ def _info(name: str, model_path: Path, builtin: bool) -> ModelInfo:
 
 def _archive_problem(path: Path) -> Message | None:
     """A cheap look inside the .keras zip (no TensorFlow, no weights read): a safe archive with a model's files?"""
-    from model.dense_file import CONFIG, WEIGHTS, open_archive
+    from model.storage.dense_file import CONFIG, WEIGHTS, open_archive
 
     try:
         with open_archive(path) as archive:

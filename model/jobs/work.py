@@ -1,7 +1,7 @@
 """The work jobs do in their worker processes: train a network, or teach a saved one someone's drawings.
 
 Each is a small picklable record of what to do, called in the worker as ``work(report, stop)``
-(``model.jobs.Work``); each returns its own outcome, plain data for the page. Importing this
+(``model.jobs.engine.Work``); each returns its own outcome, plain data for the page. Importing this
 module costs no TensorFlow: the server builds the records, the worker imports what they need.
 """
 
@@ -14,25 +14,25 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.analysis import Mistake, confusion_matrix, worst_mistakes
-from model.config import TrainingConfig
-from model.data import MnistSplits, app_training_data, prepared_mnist
-from model.events import StopFlag
-from model.jobs import Job, JobFailed, JobState, Progress, Report, StateChanged
-from model.storage import ModelStore
+from model.inside.analysis import Mistake, confusion_matrix, worst_mistakes
+from model.jobs.engine import Job, JobFailed, JobState, Progress, Report, StateChanged
+from model.net.config import TrainingConfig
+from model.net.data import MnistSplits, app_training_data, prepared_mnist
+from model.net.events import StopFlag
+from model.storage.store import ModelStore
 from utils.errors import LabError, ModelStorageError
 from utils.i18n import N_, Message
 from utils.mnist import load_raw
 
 if TYPE_CHECKING:
-    from model.finetune import TeachOptions, TeachResult
-    from model.training import TrainingResult
+    from model.jobs.finetune import TeachOptions, TeachResult
+    from model.net.training import TrainingResult
     from utils.drawings import Drawing
 
 
 def prepare_training() -> None:
     """A warm worker's start: TensorFlow and Keras imported, MNIST prepared (seconds, before anyone waits)."""
-    import model.training  # noqa: F401
+    import model.net.training  # noqa: F401
 
     with contextlib.suppress(LabError):  # no MNIST yet: the work will say so
         prepared_mnist(load_raw())
@@ -87,8 +87,8 @@ class TrainingWork:
             raise JobFailed(Message(N_("Not saved: {error}."), error=error.message)) from error
 
     def _train_and_save(self, report: Report, stop: StopFlag) -> TrainingOutcome:
-        from model.inference import predict_batch
-        from model.training import train
+        from model.net.inference import predict_batch
+        from model.net.training import train
 
         self.store.check_writable()  # fail now, not after minutes of training
         report(StateChanged(JobState.LOADING))
@@ -142,7 +142,7 @@ class TeachOutcome:
 
 @dataclass(frozen=True)
 class TeachingWork:
-    """Teach a copy of the saved model ``base`` the ``drawings`` and save it as ``name`` (see ``model.finetune``)."""
+    """Teach a copy of the saved model ``base`` the ``drawings``, saved as ``name`` (``model.jobs.finetune``)."""
 
     base: str
     drawings: Sequence[Drawing]
@@ -151,7 +151,7 @@ class TeachingWork:
     store: ModelStore
 
     def __call__(self, report: Report, stop: StopFlag) -> TeachOutcome:
-        from model.finetune import save_taught, teach_saved
+        from model.jobs.finetune import save_taught, teach_saved
 
         self.store.check_writable()
         report(StateChanged(JobState.RUNNING))

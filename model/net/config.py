@@ -127,8 +127,8 @@ class TrainingConfig:
     epochs: int = 10
     validation_fraction: float = 0.1
     seed: int = 0
-    augment: bool = False  # distort training digits afresh every epoch (model/augment.py)
-    conventions: bool = False  # slashed 0s, flagged 1s, crossed 7s, open 4s in training (model/conventions.py)
+    augment: bool = False  # distort training digits afresh every epoch (model/net/augment.py)
+    conventions: bool = False  # slashed 0s, flagged 1s, crossed 7s, open 4s in training (model/net/conventions.py)
 
     def __post_init__(self) -> None:
         for setting in SETTINGS:

@@ -2,7 +2,7 @@
 
 A Keras network is called through one traced ``tf.function`` per model (about 0.5 ms for
 one digit on a CPU, against ~2.5 ms for an eager call), kept in a weak map so that a model
-that is no longer used can still be freed. A ``DenseNetwork`` read by ``model.dense_file``
+that is no longer used can still be freed. A ``DenseNetwork`` read by ``model.storage.dense_file``
 is already such a function, in NumPy; Keras is imported only for Keras networks, so the
 Draw page can answer without loading TensorFlow.
 """
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
-from model.numpy_network import DenseNetwork, Trace
+from model.net.numpy_network import DenseNetwork, Trace
 from utils.mnist import N_CLASSES, N_PIXELS
 from utils.preprocess import as_model_input
 

@@ -13,7 +13,7 @@ size for the archive and its directory, the weights capped by the architecture t
 declares. The HDF5 file is opened from memory, and every group and dataset in it is checked before any
 number is read (hard links only, data inside the file and stored whole, shapes and types
 exactly what the config says). The largest network accepted is the largest the app's
-sliders train (``model.config.LIMITS``), 784 pixels in and 10 digits out.
+sliders train (``model.net.config.LIMITS``), 784 pixels in and 10 digits out.
 
 Two refusals, and what a caller does with each:
 
@@ -48,8 +48,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from model.config import LIMITS
-from model.numpy_network import ACTIVATIONS, Dense, DenseNetwork
+from model.net.config import LIMITS
+from model.net.numpy_network import ACTIVATIONS, Dense, DenseNetwork
 from utils.errors import ModelStorageError
 from utils.i18n import N_, Message, num
 from utils.mnist import N_CLASSES, N_PIXELS

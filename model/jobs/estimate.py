@@ -11,8 +11,8 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 
-from model.config import TrainingConfig
-from model.metadata import ModelMetadata
+from model.net.config import TrainingConfig
+from model.storage.metadata import ModelMetadata
 from utils.i18n import N_, Message, num
 
 REFERENCE_RATE = 2.33 / (54_000 * 669_706)  # seconds per image per parameter: 2.33 s an epoch here

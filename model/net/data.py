@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.config import TrainingConfig
+from model.net.config import TrainingConfig
 from utils.mnist import RawMnist, load_raw, split_indices
 from utils.preprocess import PREPROCESSING_VERSION, mnist_as_trained
 from utils.settings import read_settings

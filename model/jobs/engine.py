@@ -1,6 +1,6 @@
 """Background jobs: work done in a worker process while a page polls how it goes.
 
-A job belongs to one user's session. Its work (``model.work``: train a network, teach one
+A job belongs to one user's session. Its work (``model.jobs.work``: train a network, teach one
 someone's drawings) runs in a worker process that saves what it made, so nothing depends on
 the page staying open. The worker sends small messages (``Progress``, ``StateChanged``, then
 ``Finished`` or ``Failed``); a thread in the server applies them to the job, which the page
@@ -29,9 +29,9 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any, Generic, Protocol, Self, TypeVar
 
-from model.events import StopFlag, TrainingEvent
-from model.progress import TrainingProgress
-from model.quiet import native_log_filtered
+from model.jobs.progress import TrainingProgress
+from model.net.events import StopFlag, TrainingEvent
+from model.net.quiet import native_log_filtered
 from utils.errors import LabError
 from utils.i18n import N_, Message, as_message
 
@@ -392,18 +392,13 @@ def _worker_main(
 
 
 def _yield_cpu() -> None:
-    """Leave the web server a core of its own: a drawing's answer should not wait behind a training.
+    """A drawing's answer should not wait behind a training: the worker runs at a lower priority.
 
-    A niceness of 10 alone did not hold under load, TensorFlow running a thread on every core.
-    With more than one core, TensorFlow here uses one fewer (``TF_NUM_INTRAOP_THREADS`` and
-    ``TF_NUM_INTEROP_THREADS``, unless set already), read when it is imported, after this. Linux's
-    idle scheduling class was measured and dropped: with eight sessions drawing, a training made
-    no progress in 30 s.
+    Measured on a quiet 2-core machine (``bench.socket_load_test``, 10 sessions drawing while one
+    trains; bench/RESULTS.md): the niceness alone keeps every answer within 1 s. Leaving the server
+    a core (TensorFlow on one thread fewer) changed no latency there but made a lone learner's
+    training slower, and Linux's idle class starved the training; both were dropped.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if cores > 1:
-        for threads in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
-            os.environ.setdefault(threads, str(cores - 1))
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
 

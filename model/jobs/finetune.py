@@ -12,7 +12,7 @@ bench/RESULTS.md, "Learning from your handwriting"):
   network already knows, drawn afresh from a pool, so the old task keeps pulling back;
 - a learning rate well below training's, so a few epochs move the weights a little;
 - the drawings are few, so each is seen through fresh random distortions (the training
-  distortions, ``model.augment.Augment``) and the network learns the style, not the pixels;
+  distortions, ``model.net.augment.Augment``) and the network learns the style, not the pixels;
 - early stopping on the drawings taught (clean) plus an MNIST probe, weighted equally, so
   teaching ends when learning the drawings stops paying for what MNIST loses.
 
@@ -31,14 +31,14 @@ import keras
 import numpy as np
 from keras import ops
 
-from model.augment import Augment
-from model.config import OPTIMIZERS, TrainingConfig
-from model.events import Listener, StopFlag
-from model.inference import evaluate, predict_batch
-from model.metadata import ModelMetadata
-from model.network import steps_per_execution
-from model.storage import ModelInfo, ModelStore, load_network
-from model.training import LiveMetrics
+from model.net.augment import Augment
+from model.net.config import OPTIMIZERS, TrainingConfig
+from model.net.events import Listener, StopFlag
+from model.net.inference import evaluate, predict_batch
+from model.net.network import steps_per_execution
+from model.net.training import LiveMetrics
+from model.storage.metadata import ModelMetadata
+from model.storage.store import ModelInfo, ModelStore, load_network
 from utils.drawings import Drawing, DrawingsError, labelled_inputs
 from utils.errors import ConfigError
 from utils.i18n import N_, Message, N_plural, num, pct, sig

@@ -10,8 +10,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from model.config import TrainingConfig
-from model.numpy_network import DenseNetwork
+from model.net.config import TrainingConfig
+from model.net.numpy_network import DenseNetwork
 
 PROJECTED_DIGITS = 1000
 

@@ -1,6 +1,6 @@
 """Look inside a Dense network: exact contributions, saliency and gradient flow, on its kept forward pass.
 
-Everything is NumPy on ``model.numpy_network``: the views read the ``Trace`` that gave the
+Everything is NumPy on ``model.net.numpy_network``: the views read the ``Trace`` that gave the
 prediction, and backprop uses each ``Activation``'s slope. The Draw page answers every stroke
 without TensorFlow, and the training worker's layer statistics must read the same on the TF and
 JAX backends. A Dense stack is a few matrix products, so each quantity here is computed exactly
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.linalg import norm
 
-from model.numpy_network import Activation, DenseNetwork, Trace, as_rows
+from model.net.numpy_network import Activation, DenseNetwork, Trace, as_rows
 
 SIDE = 28  # a first-layer input is a 28x28 pixel image
 

@@ -12,16 +12,16 @@ from typing import Literal
 import keras
 import numpy as np
 
-from model.config import TrainingConfig
-from model.data import MnistSplits
-from model.devices import choose_strategy
-from model.events import BatchEvent, EpochEvent, Listener, StopFlag, TrainingEvent
-from model.gradient_flow import PROBE_SIZE, GradientFlow
-from model.inference import evaluate
-from model.metadata import ModelMetadata
-from model.network import build_network, build_trainer
-from model.numpy_network import DenseNetwork
-from model.projection import PROJECTED_DIGITS, HiddenSnapshots
+from model.inside.gradient_flow import PROBE_SIZE, GradientFlow
+from model.inside.projection import PROJECTED_DIGITS, HiddenSnapshots
+from model.net.config import TrainingConfig
+from model.net.data import MnistSplits
+from model.net.devices import choose_strategy
+from model.net.events import BatchEvent, EpochEvent, Listener, StopFlag, TrainingEvent
+from model.net.inference import evaluate
+from model.net.network import build_network, build_trainer
+from model.net.numpy_network import DenseNetwork
+from model.storage.metadata import ModelMetadata
 from utils.i18n import N_, Message, N_plural, num, sig
 
 Status = Literal["completed", "stopped", "diverged"]
@@ -172,7 +172,7 @@ def train(
     layer as it goes (a few per cent of the time at most); off only to measure that cost.
     """
     if config.conventions:  # the training split only: validation and test stay as written
-        from model.conventions import with_conventions
+        from model.net.conventions import with_conventions
 
         data = with_conventions(data, config.seed)
     strategy = choose_strategy()
