@@ -314,7 +314,7 @@ def run_learn(args: argparse.Namespace, store: ModelStore) -> int:
             )
         )
 
-    from model.jobs.finetune import TeachOptions, teach_saved
+    from model.jobs.finetune import TeachOptions, load_parent, teach
     from model.net.events import EpochEvent, TrainingEvent
 
     options = TeachOptions(
@@ -333,7 +333,7 @@ def run_learn(args: argparse.Namespace, store: ModelStore) -> int:
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # first Ctrl-C: stop after this batch
     try:
-        result = teach_saved(store, args.model, drawings, options, [report], stop)
+        result = teach(*load_parent(store, args.model), drawings, options, [report], stop)
     finally:
         signal.signal(signal.SIGINT, previous)
     if result.status == "diverged":

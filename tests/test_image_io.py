@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import stat
-import threading
 import tomllib
 
 import numpy as np
@@ -18,7 +17,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from bench.large_images import photo_of_digit
-from tests.helpers import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT, in_a_thread
 from utils import image_io, untrusted
 from utils.errors import ImageError, LabError
 from utils.image_io import DECODE_LONG_SIDE, MAX_FILE_BYTES, MAX_UPLOAD_MB, decode_image, read_image_file
@@ -140,28 +139,12 @@ def test_dev_zero_is_refused_without_reading():
         read_image_file("/dev/zero")
 
 
-def _in_a_thread(function, seconds: float = 10.0):
-    """Run ``function`` in a daemon thread: if it blocks, the test fails instead of hanging the run."""
-    outcome: dict = {}
-
-    def run():
-        try:
-            outcome["value"] = function()
-        except BaseException as error:
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), "blocked"
-    return outcome
-
-
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
 def test_fifo_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "digit.png"
     os.mkfifo(fifo)
-    outcome = _in_a_thread(lambda: read_image_file(fifo))
+    outcome = in_a_thread(lambda: read_image_file(fifo))
+    assert not outcome["blocked"]
     assert isinstance(outcome.get("error"), UntrustedFileError)
     assert "digit.png: this is a named pipe (FIFO), not a regular file" in str(outcome["error"])
 
@@ -176,7 +159,8 @@ def test_fifo_swapped_in_after_the_check_neither_blocks_nor_is_read(tmp_path, mo
     monkeypatch.setattr(
         untrusted.os, "stat", lambda path, *a, **k: regular if path == fifo else real_stat(path, *a, **k)
     )
-    outcome = _in_a_thread(lambda: read_image_file(fifo))
+    outcome = in_a_thread(lambda: read_image_file(fifo))
+    assert not outcome["blocked"]
     assert "named pipe" in str(outcome.get("error"))
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import threading
 import tracemalloc
 import zipfile
 
 import numpy as np
 import pytest
 
+from tests.helpers import in_a_thread
 from utils.errors import LabError
 from utils.untrusted import (
     ArraySpec,
@@ -40,23 +40,6 @@ def _zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> 
     return buffer.getvalue()
 
 
-def _in_a_thread(function, seconds: float = 5.0) -> dict:
-    """Run ``function`` in a daemon thread; a call that blocks fails the test instead of hanging the run."""
-    outcome: dict = {}
-
-    def run():
-        try:
-            outcome["value"] = function()
-        except BaseException as error:
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    outcome["blocked"] = thread.is_alive()
-    return outcome
-
-
 def release(fifo) -> None:
     """Let a reader blocked on ``fifo`` go (open the other end and close it): a failing test must not leak a thread."""
     with contextlib.suppress(OSError):  # no reader waiting: nothing to release
@@ -70,7 +53,7 @@ def test_a_fifo_is_refused_at_once(tmp_path):
     fifo = tmp_path / "active.txt"
     os.mkfifo(fifo)
     try:
-        outcome = _in_a_thread(lambda: read_file(fifo, 100))
+        outcome = in_a_thread(lambda: read_file(fifo, 100))
     finally:
         release(fifo)
     assert not outcome["blocked"]

@@ -265,18 +265,10 @@ class TeachingBatches(keras.utils.PyDataset):
         self._x, self._y, self._marked = x[order], y[order], marked[order, None]
 
 
-def teach_saved(
-    store: ModelStore,
-    name_or_path: str | None,
-    drawings: Sequence[Drawing],
-    options: TeachOptions = TeachOptions(),
-    listeners: Iterable[Listener] = (),
-    stop: StopFlag | None = None,
-    mnist: MnistReference | None = None,
-) -> TeachResult:
-    """Teach a copy of the saved model ``name_or_path`` (None: the active one); nothing is saved."""
+def load_parent(store: ModelStore, name_or_path: str | None) -> tuple[keras.Model, ModelInfo]:
+    """The saved model ``name_or_path`` (None: the active one) and its entry: what ``teach`` copies."""
     base = store.resolve(name_or_path)
-    return teach(load_network(base.path, base.name), base, drawings, options, listeners, stop, mnist)
+    return load_network(base.path, base.name), base
 
 
 def teach(

@@ -151,12 +151,12 @@ class TeachingWork:
     store: ModelStore
 
     def __call__(self, report: Report, stop: StopFlag) -> TeachOutcome:
-        from model.jobs.finetune import save_taught, teach_saved
+        from model.jobs.finetune import load_parent, save_taught, teach
 
         self.store.check_writable()
         report(StateChanged(JobState.RUNNING))
         listeners = [lambda event: report(Progress(event))]
-        result = teach_saved(self.store, self.base, self.drawings, self.options, listeners, stop)
+        result = teach(*load_parent(self.store, self.base), self.drawings, self.options, listeners, stop)
         if result.status == "diverged":
             raise JobFailed(result.message)
         report(StateChanged(JobState.SAVING))
