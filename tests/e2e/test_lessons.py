@@ -67,7 +67,7 @@ def test_a_teachers_link_sets_and_hides_the_settings(page, server):
 
 def test_a_link_with_values_out_of_range_keeps_the_defaults_and_says_so(page, server):
     open_page(page, f"{server}/train?units=4096&epochs=abc")
-    expect(page.get_by_text("units must be between 8 and 2048")).to_be_visible()
+    expect(page.get_by_text("units must be between 8 and 2,048")).to_be_visible()
     expect(page.get_by_text("Network: 784-512-512-10")).to_be_visible()
     no_exception(page)
 
