@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
+from ui.classroom import class_session_ui
 from ui.gc_tuning import freeze_imported_frameworks
 from ui.language import _, accuracy, language_ui, say
 from ui.resources import model_store
 from ui.shell import app_shell
+from ui.workspace import session_model
 from utils.errors import ModelStorageError, SettingsError
 from utils.settings import read_settings
 
@@ -23,15 +26,19 @@ def pages() -> list[st.Page]:
         st.Page("pages/drawings.py", title=_("Your drawings"), icon=":material/school:", url_path="drawings"),
         st.Page("pages/explore.py", title=_("Explore"), icon=":material/grid_on:", url_path="explore"),
         st.Page("pages/models.py", title=_("Models"), icon=":material/inventory_2:", url_path="models"),
+        st.Page("pages/class.py", title=_("Class"), icon=":material/groups:", url_path="class"),
     ]
 
 
-def show_active_model() -> None:
-    """Every page shows which network answers, read from metadata (no TensorFlow needed)."""
-    with st.sidebar:
-        st.caption(_("Active model"))
+def show_session_model(place: DeltaGenerator) -> None:
+    """Every page shows which network answers in this session, read from metadata (no TensorFlow needed).
+
+    Drawn once the page has run, so a model chosen there (Models, a finished training) is the one named.
+    """
+    with place:
+        st.caption(_("Your model"))
         try:
-            info = model_store().active()
+            info = session_model(model_store())
         except ModelStorageError as error:
             st.error(say(error))
             return
@@ -54,9 +61,11 @@ def stop_on_bad_settings() -> None:
 language_ui()
 navigation = st.navigation(pages())
 stop_on_bad_settings()
-show_active_model()
+class_session_ui()  # before the sidebar's model: a class may pin the session's model
+model_place = st.sidebar.container()
 with app_shell():
     try:
         navigation.run()
     finally:
+        show_session_model(model_place)
         freeze_imported_frameworks()

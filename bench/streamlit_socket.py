@@ -65,15 +65,22 @@ class StreamlitSocket:
     def set_bool(self, widget_id: str, value: bool) -> None:
         self.widgets[widget_id] = WidgetState(id=widget_id, bool_value=value)
 
+    def set_text(self, widget_id: str, value: str) -> None:
+        self.widgets[widget_id] = WidgetState(id=widget_id, string_value=value)
+
     def set_number(self, widget_id: str, value: float) -> None:
         state = WidgetState(id=widget_id)
         state.double_array_value.data.append(value)
         self.widgets[widget_id] = state
 
-    async def rerun(self, page: str, fragment_id: str = "", press: str | None = None) -> Run:
-        """Run ``page`` (or one fragment of it) with the widget values set so far; returns when it finishes."""
+    async def rerun(self, page: str, fragment_id: str = "", press: str | None = None, query: str = "") -> Run:
+        """Run ``page`` (or one fragment of it) with the widget values set so far; returns when it finishes.
+
+        ``query``: the address' query string (``class=ABC234``), as a browser opening a link sends it.
+        """
         message = BackMsg()
         message.rerun_script.page_name = page
+        message.rerun_script.query_string = query
         message.rerun_script.fragment_id = fragment_id
         message.rerun_script.widget_states.widgets.extend(self.widgets.values())
         if press:

@@ -7,22 +7,33 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
+import dataclasses
 import json
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import numpy as np
 
-from model.net.config import LIMITS, SETTINGS, Setting, TrainingConfig, shown
-from model.net.events import Layer, LayerStatsEvent, dense_layer
+from model.classroom.classes import Classroom, check_allowed
+from model.classroom.db import ClassroomError, Database, database_path
+from model.classroom.limits import Limits
+from model.net.config import ACTIVATIONS, LIMITS, OPTIMIZERS, SETTING, SETTINGS, Setting, TrainingConfig, shown
+from model.net.events import EpochEvent, Layer, LayerStatsEvent, dense_layer
 from model.net.quiet import native_log_filtered
 from model.storage.store import ModelLoadError, ModelStore, load_for_inference
 from utils.errors import LabError, SettingsError
 from utils.i18n import N_, Message
 from utils.settings import MAX_TEST_RANGE, MAX_TRAIN_RANGE, read_settings, whole_number
+
+if TYPE_CHECKING:
+    from model.net.training import TrainingResult
 
 os.environ.setdefault(
     "TF_CPP_MIN_LOG_LEVEL", "3"
@@ -45,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--max-test", type=whole_number_in("--max-test", MAX_TEST_RANGE), help="score on the first N test images"
     )
+    train.add_argument("--class", dest="class_code", metavar="CODE", help="train as a student of this class")
+    train.add_argument("--student", help="the student's display name in the class (joins if new)")
+    train.add_argument("--json", action="store_true", help="one JSON object: name, test_accuracy, ...")
 
     evaluate = commands.add_parser("evaluate", parents=[common], help="test accuracy and loss of a model")
     evaluate.add_argument("--model", help="saved model name or .keras path (default: the active model)")
@@ -75,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-test", type=whole_number_in("--max-test", MAX_TEST_RANGE), help="score MNIST on the first N test images"
     )
     learn.add_argument("--json", action="store_true", help="one JSON object with the before/after scores")
+
+    default = commands.add_parser(
+        "default", parents=[common], help="make a saved model the server's default (what a new visitor uses)"
+    )
+    default.add_argument("name", metavar="NAME", help="a saved model's name")
+    add_class_commands(commands, common)
     return parser
 
 
@@ -124,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "predict": run_predict,
             "explain": run_explain,
             "learn": run_learn,
+            "default": run_default,
+            "class": run_class,
         }
         with native_log_filtered():  # TensorFlow's native start-up lines, for train and learn
             return commands[args.command](args, store)
@@ -134,20 +156,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_train(args: argparse.Namespace, store: ModelStore) -> int:
     from model.net.data import load_mnist
-    from model.net.events import EpochEvent, TrainingEvent
+    from model.net.events import TrainingEvent
     from model.net.training import train
 
     config = TrainingConfig(**{setting.field: getattr(args, setting.field) for setting in SETTINGS})
     name = store.name_for(config, args.name)  # a taken name is refused now, not after training
     store.check_writable()
-    data = load_mnist(config.validation_fraction, config.seed, max_train=args.max_train, max_test=args.max_test)
-    print(
-        f"training {config.architecture} ({config.parameter_count:,} parameters) on {len(data.x_train):,} images, "
-        f"validating on {len(data.x_val):,}",
-        flush=True,
+    seat = (
+        ClassRun.start(store, args.class_code, args.student, config, args.max_train)
+        if args.class_code or args.student
+        else None
     )
+    max_train = seat.max_train if seat else args.max_train
+    data = load_mnist(config.validation_fraction, config.seed, max_train=max_train, max_test=args.max_test)
+    if not args.json:
+        print(
+            f"training {config.architecture} ({config.parameter_count:,} parameters) on {len(data.x_train):,} "
+            f"images, validating on {len(data.x_val):,}",
+            flush=True,
+        )
 
     def report(event: TrainingEvent) -> None:
+        if isinstance(event, EpochEvent) and seat:
+            seat.epoch_done(event)
+        if args.json:
+            return
         if isinstance(event, EpochEvent):
             validation = (
                 f"  val_loss {event.val_loss:.4f}  val_acc {event.val_accuracy:.2%}"
@@ -167,13 +200,36 @@ def run_train(args: argparse.Namespace, store: ModelStore) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # first Ctrl-C: stop after this batch
     try:
         result = train(config, data, [report], stop)
+        if result.status == "diverged":
+            print(f"error: {result.message}", file=sys.stderr)
+            if seat:
+                seat.ended("failed")
+            return 1
+        info = store.save(result.model, name, result.metadata(), result.extras(), as_default=seat is None)
+    except BaseException:
+        if seat:
+            seat.ended("failed")
+        raise
     finally:
         signal.signal(signal.SIGINT, previous)
-    if result.status == "diverged":
-        print(f"error: {result.message}", file=sys.stderr)
-        return 1
+    if seat:
+        seat.saved(info.name, result)
+    if args.json:
+        record = {
+            "name": info.name,
+            "status": result.status,
+            "test_accuracy": result.test_accuracy,
+            "test_loss": result.test_loss,
+            "val_accuracy": result.history["val_accuracy"][-1] if result.history.get("val_accuracy") else None,
+            "epochs_completed": result.epochs_completed,
+            "seconds": round(result.seconds, 3),
+            "training_images": len(data.x_train),
+            "class": seat.code if seat else None,
+            "student": seat.student if seat else None,
+        }
+        print(json.dumps(record), flush=True)
+        return 0
     print(result.message)
-    info = store.save(result.model, name, result.metadata(), result.extras())
     print(f"test accuracy {result.test_accuracy:.2%} (loss {result.test_loss:.4f}) on {len(data.x_test):,} test images")
     print(f"saved as {info.name!r} in {info.path.parent}")
     return 0
@@ -197,6 +253,13 @@ def _layer(layer: Layer) -> str:
 def _counted(count: int, word: str) -> str:
     """'1 drawing', '3 drawings', never 'drawing(s)'."""
     return f"{count:,} {word if count == 1 else word + 's'}"
+
+
+def run_default(args: argparse.Namespace, store: ModelStore) -> int:
+    """The server owner's explicit act: every new browser session starts with this model (theirs stay as chosen)."""
+    store.set_active(args.name)  # an unknown or damaged model is refused with the reason
+    print(f"the server's default model is now {store.active().name!r}")
+    return 0
 
 
 def run_evaluate(args: argparse.Namespace, store: ModelStore) -> int:
@@ -341,7 +404,7 @@ def run_learn(args: argparse.Namespace, store: ModelStore) -> int:
         return 1
     from model.jobs.finetune import save_taught
 
-    saved, blocked = save_taught(store, result, name)
+    saved, blocked = save_taught(store, result, name, as_default=True)
     info = store.get(saved)
     if blocked:
         print(f"warning: {blocked}", file=sys.stderr)
@@ -369,3 +432,166 @@ def run_learn(args: argparse.Namespace, store: ModelStore) -> int:
         print("too few drawings to hold any out for an honest before/after score")
     print(f"saved as {info.name!r} in {info.path.parent}")
     return 0
+
+
+def add_class_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``python -m model class create|board|limits``: a class on this server, without the browser."""
+    group = commands.add_parser("class", help="classes on this server: create, board, limits")
+    actions = group.add_subparsers(dest="class_command", required=True)
+    create = actions.add_parser("create", parents=[common], help="create a class: its join code and teacher link")
+    create.add_argument("name", metavar="NAME")
+    create.add_argument("--app-url", default=APP_URL, help=f"the app's address in the teacher link (default {APP_URL})")
+    create.add_argument("--json", action="store_true", help="one JSON object: code, teacher_key, teacher_link")
+    board = actions.add_parser("board", parents=[common], help="every run of a class")
+    board.add_argument("code", metavar="CODE")
+    shape = board.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="a JSON list of runs (accuracies as fractions)")
+    shape.add_argument("--csv", action="store_true", help="CSV with a header row")
+    limits = actions.add_parser("limits", parents=[common], help="show or change a class's limits and goal")
+    limits.add_argument("code", metavar="CODE")
+    limits.add_argument("--teacher-key", required=True, metavar="KEY")
+    for flag in ("--max-hidden-layers", "--max-units", "--max-epochs", "--max-train"):
+        limits.add_argument(flag, type=int, metavar="N", help="at most N (0: no limit)")
+    limits.add_argument("--activations", metavar="A,B", help=f"allowed activations, of {','.join(ACTIVATIONS)}")
+    limits.add_argument("--optimizers", metavar="A,B", help=f"allowed optimizers, of {','.join(OPTIMIZERS)}")
+    limits.add_argument(
+        "--fix", action="append", default=[], metavar="NAME=VALUE", help="a setting everyone uses (repeatable)"
+    )
+    limits.add_argument("--goal", help="the challenge, in your words")
+    limits.add_argument("--clear", action="store_true", help="remove every limit first")
+
+
+APP_URL = "http://localhost:8501"
+BOARD_COLUMNS = (
+    "id", "student", "status", "model", "epoch", "epochs", "val_accuracy", "test_accuracy", "seconds", "started",
+    "updated", "settings",
+)  # fmt: skip
+
+
+def _classroom(store: ModelStore) -> Classroom:
+    return Classroom(Database(database_path(store.root)))
+
+
+def run_class(args: argparse.Namespace, store: ModelStore) -> int:
+    classroom = _classroom(store)
+    if args.class_command == "create":
+        info, key = classroom.create(args.name)
+        link = f"{args.app_url.rstrip('/')}/class?{urlencode({'class': info.code, 'teacher': key})}"
+        if args.json:
+            print(json.dumps({"code": info.code, "name": info.name, "teacher_key": key, "teacher_link": link}))
+        else:
+            print(f"class {info.name!r}: students join with the code {info.code}")
+            print(f"teacher key (shown only now; keep it): {key}")
+            print(f"teacher link: {link}")
+        return 0
+    if args.class_command == "board":
+        runs = [{column: getattr(run, column) for column in BOARD_COLUMNS} for run in classroom.board(args.code)]
+        if args.json:
+            print(json.dumps(runs))
+        elif args.csv:
+            writer = csv.DictWriter(sys.stdout, BOARD_COLUMNS)
+            writer.writeheader()
+            writer.writerows({**run, "settings": json.dumps(run["settings"])} for run in runs)
+        else:
+            for run in runs:
+                accuracy = "" if run["test_accuracy"] is None else f"  test accuracy {run['test_accuracy']:.2%}"
+                print(f"{run['id']:>4}  {run['student']}  {run['status']}  {run['model'] or ''}{accuracy}")
+        return 0
+    limits = _changed_limits(args, Limits() if args.clear else classroom.get(args.code).limits)
+    classroom.set_limits(args.code, args.teacher_key, limits)
+    for line in limits.describe() or [Message(N_("no limits"))]:
+        print(line)
+    return 0
+
+
+def _changed_limits(args: argparse.Namespace, limits: Limits) -> Limits:
+    """``limits`` with what the flags say (0: no limit; a flag not given keeps its limit)."""
+    changes: dict[str, Any] = {}
+    for field in ("max_hidden_layers", "max_units", "max_epochs", "max_train"):
+        value = getattr(args, field)
+        if value is not None:
+            changes[field] = value or None
+    for field in ("activations", "optimizers"):
+        value = getattr(args, field)
+        if value is not None:
+            changes[field] = tuple(name.strip() for name in value.split(",") if name.strip()) or None
+    if args.fix:
+        changes["fixed"] = {**limits.fixed, **dict(map(_fixed_setting, args.fix))}
+    if args.goal is not None:
+        changes["goal"] = args.goal
+    return dataclasses.replace(limits, **changes)
+
+
+def _fixed_setting(text: str) -> tuple[str, object]:
+    """``batch_size=64`` (or ``batch-size=64``) as the setting's own kind."""
+    name, _, raw = text.partition("=")
+    field = name.strip().replace("-", "_")
+    if field not in SETTING or not raw.strip():
+        problem = N_("--fix takes NAME=VALUE with NAME one of {names}, got {value}")
+        raise ClassroomError(Message(problem, names=list(SETTING), value=repr(text)))
+    kind = SETTING[field].kind
+    raw = raw.strip()
+    try:
+        if kind is bool:
+            return field, {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}[raw.lower()]
+        return field, kind(raw)
+    except (KeyError, ValueError):
+        problem = N_("--fix {name}: {value} is not a {kind}")
+        raise ClassroomError(Message(problem, name=field, value=repr(raw), kind=kind.__name__)) from None
+
+
+@dataclasses.dataclass
+class ClassRun:
+    """A CLI training recorded on its class's board: allowed first, then its epochs and outcome; the model is
+    the student's."""
+
+    classroom: Classroom
+    code: str
+    student: str
+    run_id: int
+    max_train: int | None
+    history: dict[str, list[float]] = dataclasses.field(default_factory=lambda: {"loss": [], "val_loss": []})
+
+    @classmethod
+    def start(
+        cls, store: ModelStore, code: str | None, student: str | None, config: TrainingConfig, max_train: int | None
+    ) -> ClassRun:
+        """Refuse what the class does not allow (naming the limit) before any work; join as ``student`` if new."""
+        if not code or not student:
+            raise ClassroomError(Message(N_("--class and --student go together")))
+        classroom = _classroom(store)
+        check_allowed(classroom, code, config, max_train)
+        info = classroom.get(code)
+        folded = " ".join(student.split()).casefold()
+        known = {name.casefold(): name for name in classroom.students(code)}
+        name = known.get(folded) or classroom.join(code, student, CLI_SESSION)
+        run_id = classroom.start_run(info.code, name, config.to_dict())
+        return cls(classroom, info.code, name, run_id, info.limits.train_slice(max_train))
+
+    def epoch_done(self, event: EpochEvent) -> None:
+        for key, value in (("loss", event.loss), ("val_loss", event.val_loss)):
+            if value is not None:
+                self.history[key].append(value)
+        self.classroom.update_run(
+            self.run_id,
+            status="training",
+            epoch=event.epoch + 1,
+            epochs=event.epochs,
+            val_accuracy=event.val_accuracy,
+            history=self.history,
+        )
+
+    def saved(self, model: str, result: TrainingResult) -> None:
+        status = {"completed": "finished", "stopped": "stopped"}.get(result.status, "failed")
+        self.classroom.update_run(
+            self.run_id, status=status, model=model, test_accuracy=result.test_accuracy, seconds=result.seconds
+        )
+        self.classroom.claim(self.code, self.student, "model", model)
+
+    def ended(self, status: str) -> None:
+        """A failed run says so on the board; a database failure now must not hide the training's own error."""
+        with contextlib.suppress(LabError):
+            self.classroom.update_run(self.run_id, status=status)
+
+
+CLI_SESSION = "command line"  # the session a student joined from the CLI holds; the browser's are random ids

@@ -9,12 +9,14 @@ from model.jobs.work import TeachingJob, TeachingWork, TeachOutcome
 from model.net.events import BatchEvent
 from model.storage.store import ModelInfo
 from ui.charts import before_after_bars
+from ui.classroom import claim_for_session, class_owner
 from ui.drawings import keep_all, my_drawings
-from ui.job_progress import job_progress_ui
+from ui.job_progress import job_progress_ui, one_job_each
 from ui.language import _, ngettext, number, say
 from ui.resources import model_store, training_queue, training_workers
 from ui.shell import ensure_app_navigation, session_connected
 from ui.visual import thumbnail
+from ui.workspace import job_owner, session_model, use_model
 from utils.drawings import MAX_ZIP_BYTES, count_by_digit, drawings_from_zip, drawings_to_zip
 from utils.errors import LabError
 from utils.i18n import N_, Message
@@ -82,6 +84,7 @@ with st.expander(_("Save, load, download or upload drawings"), expanded=not draw
         ):
             try:
                 saved = store.save_drawing_set(set_name, drawings_to_zip(drawings))
+                claim_for_session("set", saved)  # in a class, the set is its maker's
             except LabError as error:
                 st.error(say(error))
             else:
@@ -149,13 +152,14 @@ def teaching_text(latest: BatchEvent, state: str) -> str:
     )
 
 
-def teach_ui(base: ModelInfo, busy: bool) -> TeachingWork | None:
-    """How to teach, and what to teach as; the work to do once Teach is pressed and the name is free, else None."""
+def teach_ui(base: ModelInfo, busy: bool, owner: str) -> TeachingWork | None:
+    """How to teach, and what to teach as; the work to do once Teach is pressed, the name is free and ``owner``
+    has no other job, else None."""
     st.markdown(
         say(
             Message(
                 N_(
-                    "Fine-tunes a **copy** of the active model, **{name}**, on your drawings mixed with MNIST digits "
+                    "Fine-tunes a **copy** of your model, **{name}**, on your drawings mixed with MNIST digits "
                     "it already knows (so it does not forget them), then saves the copy as a new model; the original "
                     "is never changed. About 15 % of your drawings are kept out of the teaching to show honestly "
                     "whether it learned your style."
@@ -186,6 +190,8 @@ def teach_ui(base: ModelInfo, busy: bool) -> TeachingWork | None:
         _("Teach the network"), type="primary", icon=":material/school:", disabled=busy or left > 0, key="teach_start"
     ):
         return None
+    if not one_job_each(training_queue(), owner):
+        return None
     try:
         target = store.check_new_name(name) if name.strip() else store.unique_name(base.name + TAUGHT_SUFFIX)
         store.check_writable()
@@ -198,8 +204,12 @@ def teach_ui(base: ModelInfo, busy: bool) -> TeachingWork | None:
     return TeachingWork(base.name, list(drawings), options, target, store)
 
 
-def taught_ui(outcome: TeachOutcome) -> None:
-    """Before and after, whether the taught copy answers now, and a way back to the parent."""
+def taught_ui(job: TeachingJob, outcome: TeachOutcome) -> None:
+    """Before and after, whether the taught copy answers now (in this session), and a way back to the parent."""
+    if st.session_state.get("teaching_used") is not job:  # once: Undo, or another model chosen later, then stays
+        st.session_state["teaching_used"] = job
+        if not outcome.blocked:
+            use_model(outcome.model_name)
     mnist_label = _("MNIST test ({count} digits)").format(count=number(outcome.mnist_tested))
     scores = {mnist_label: (outcome.mnist_before, outcome.mnist_after)}
     if outcome.yours_before is not None and outcome.yours_after is not None:
@@ -207,36 +217,33 @@ def taught_ui(outcome: TeachOutcome) -> None:
         scores = {yours_label: (outcome.yours_before, outcome.yours_after), **scores}
     st.altair_chart(before_after_bars(scores), width="content")
     if outcome.blocked:
-        said = N_("Saved as **{name}**, but not made active: {reason}")
+        said = N_("Saved as **{name}**, but it does not become your model: {reason}")
         st.warning(say(Message(said, name=outcome.model_name, reason=outcome.blocked)))
     else:
-        said = N_("{message} Saved as **{name}**, now the active model.")
+        said = N_("{message} Saved as **{name}**, now your model.")
         st.success(say(Message(said, message=outcome.message, name=outcome.model_name)))
     if outcome.yours_before is None:
         st.caption(_("Too few drawings to hold some out: draw a few more of each digit for an honest score."))
-    if store.active().name != outcome.base and st.button(
-        say(Message(N_("Undo: make {name} active again"), name=outcome.base)), icon=":material/undo:", key="teach_undo"
+    if session_model(store).name != outcome.base and st.button(
+        say(Message(N_("Undo: use {name} again"), name=outcome.base)), icon=":material/undo:", key="teach_undo"
     ):
-        try:
-            store.set_active(outcome.base)
-        except LabError as error:
-            st.error(say(error))
-        else:
-            st.toast(say(Message(N_("{name} answers again."), name=outcome.base)))
-            st.rerun()
+        use_model(outcome.base)
+        st.toast(say(Message(N_("{name} answers again."), name=outcome.base)))
+        st.rerun()
 
 
 st.header(_("Teach the network"))
 job: TeachingJob | None = st.session_state.get("teaching_job")
 try:
-    base = store.active()
+    base = session_model(store)
 except LabError as error:
     st.error(say(Message(N_("There is no model to teach: {error}"), error=error)))
     st.stop()
-work = teach_ui(base, busy=job is not None and job.state.active)
+owner = class_owner() or job_owner()  # in a class, one job at a time whether it trains or teaches
+work = teach_ui(base, busy=job is not None and job.state.active, owner=owner)
 if work is not None:
     job = st.session_state["teaching_job"] = TeachingJob(
-        work, training_queue(), owner_present=session_connected(), workers=training_workers()
+        work, training_queue(), owner=owner, owner_present=session_connected(), workers=training_workers()
     ).start()
-if (outcome := job_progress_ui(job, key="teach_stop", describe=teaching_text)) is not None:
-    taught_ui(outcome)
+if job is not None and (outcome := job_progress_ui(job, key="teach_stop", describe=teaching_text)) is not None:
+    taught_ui(job, outcome)

@@ -1,4 +1,4 @@
-"""Home: what the app is, the active network, where to start. No TensorFlow here."""
+"""Home: what the app is, the network this session uses, where to start. No TensorFlow here."""
 
 import streamlit as st
 
@@ -7,6 +7,7 @@ from ui.diagram import network_dot
 from ui.language import _, accuracy, number, say
 from ui.resources import model_store
 from ui.shell import ensure_app_navigation
+from ui.workspace import session_model
 
 ensure_app_navigation()
 
@@ -21,11 +22,11 @@ st.markdown(
 )
 
 try:
-    info = model_store().active()
+    info = session_model(model_store())
 except ModelStorageError as error:
     st.error(_("No model is available: {error}").format(error=say(error)))
 else:
-    st.subheader(_("The active network"))
+    st.subheader(_("Your network"))
     config = info.metadata.config
     if config is not None:
         st.graphviz_chart(network_dot(config), width="content")

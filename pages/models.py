@@ -1,4 +1,4 @@
-"""Models: every saved network, their curves side by side, and which one answers."""
+"""Models: every saved network, their curves side by side, and which one answers in this session."""
 
 from functools import partial
 
@@ -12,6 +12,7 @@ from ui.language import _, say
 from ui.learned import learned_ui
 from ui.resources import model_store
 from ui.shell import ensure_app_navigation
+from ui.workspace import session_model, use_model
 from utils.errors import LabError, ModelStorageError
 from utils.i18n import N_, Message
 from utils.untrusted import check_regular, read_file
@@ -22,9 +23,9 @@ st.title(_("Models"))
 store = model_store()
 models = store.list()
 try:
-    active: str | None = store.active().name
+    yours: str | None = session_model(store).name
 except ModelStorageError:
-    active = None
+    yours = None
 ACCURACY_COLUMN = _("test accuracy")  # shown as a percentage
 
 
@@ -38,7 +39,7 @@ def row(info: ModelInfo) -> dict:
     meta = info.metadata
     config, seconds = meta.config, meta.training_seconds
     return {
-        _("name"): _("{name} (active)").format(name=info.name) if info.name == active else info.name,
+        _("name"): _("{name} (your model)").format(name=info.name) if info.name == yours else info.name,
         _("architecture"): say(meta.architecture),
         ACCURACY_COLUMN: meta.test_accuracy,
         _("epochs"): meta.epochs_completed,
@@ -63,8 +64,8 @@ st.dataframe(
 st.subheader(_("Compare learning curves"))
 names = [info.name for info in models]
 chosen = st.multiselect(
-    _("Models to overlay"), names, default=[active] if active in names else names[:1], key="overlay_models",
-    persist_state="session",  # kept when another model is made active below
+    _("Models to overlay"), names, default=[yours] if yours in names else names[:1], key="overlay_models",
+    persist_state="session",  # kept when another model is used below
 )  # fmt: skip
 fraction = st.toggle(
     _("x axis: share of training"), False, key="overlay_fraction",
@@ -77,23 +78,20 @@ if histories:
     loss_col.altair_chart(history_overlay(histories, "loss", fraction), width="stretch")
     accuracy_col.altair_chart(history_overlay(histories, "accuracy", fraction), width="stretch")
 
-learned_area = st.container()  # filled last, so nothing that goes wrong there hides Make active and Delete
+learned_area = st.container()  # filled last, so nothing that goes wrong there hides Use this model and Delete
 
 st.subheader(_("Manage a model"))
-name = st.selectbox(_("Model"), names, index=names.index(active) if active in names else 0, key="manage_model")
+name = st.selectbox(_("Model"), names, index=names.index(yours) if yours in names else 0, key="manage_model")
 info = models[names.index(name)]
-make_active_col, download_col, delete_col = st.columns(3)
-with make_active_col:
+use_col, download_col, delete_col = st.columns(3)
+with use_col:
     if st.button(
-        _("Make active"), icon=":material/star:", disabled=name == active or not info.usable, key="make_active"
-    ):
-        try:
-            store.set_active(name)
-        except ModelStorageError as error:
-            st.error(say(error))
-        else:
-            st.toast(_("{name} is now the active model.").format(name=say(name)))
-            st.rerun()
+        _("Use this model"), icon=":material/star:", disabled=name == yours or not info.usable, key="make_active",
+        help=_("For you only, in this browser tab: nobody else's model changes. The address keeps it."),
+    ):  # fmt: skip
+        use_model(name)
+        st.toast(_("{name} is now your model.").format(name=say(name)))
+        st.rerun()
 with download_col:
     try:  # the models folder is data from outside: never more than the largest model the reader accepts
         check_regular(info.path, MAX_ARCHIVE_BYTES, f"{name}.keras")

@@ -14,13 +14,15 @@ from ui.charts import (
     unit_share_bars,
     update_ratio_lines,
 )
+from ui.classroom import class_limits, class_owner, limits_ui, start_class_run
 from ui.diagram import network_dot
-from ui.job_progress import job_progress_ui
+from ui.job_progress import job_progress_ui, one_job_each
 from ui.language import _, accuracy, number, percent, say
 from ui.resources import model_store, raw_mnist, training_queue, training_workers
 from ui.shell import ensure_app_navigation, session_connected
 from ui.visual import digit_table, thumbnail
 from ui.widgets import settings_link, settings_ui
+from ui.workspace import job_owner, use_model
 from utils.errors import LabError, MnistError
 from utils.i18n import N_, Message, num
 from utils.preprocess import mnist_as_trained
@@ -166,22 +168,35 @@ def estimate_text(config: TrainingConfig) -> str:
 
 
 def start_training(config: TrainingConfig, name: str) -> TrainingJob | None:
-    """Check the name and the folder now, so nothing is trained that cannot be saved."""
+    """Check the name and the folder now, so nothing is trained that cannot be saved; one job each at a time."""
     store = model_store()
+    if not one_job_each(training_queue(), class_owner() or job_owner()):
+        return None
     try:
         name = store.name_for(config, name)
         store.check_writable()
+        class_run = start_class_run(config)  # in a class: refused outside its limits, whatever the URL said
     except LabError as error:
         st.error(say(Message(N_("Not started: {error}."), error=error)))
         return None
-    work = TrainingWork(config, name, store)
-    return TrainingJob(work, training_queue(), owner_present=session_connected(), workers=training_workers()).start()
+    work = TrainingWork(config, name, store) if class_run is None else class_run.work(config, name)
+    job = TrainingJob(
+        work, training_queue(), owner=job_owner() if class_run is None else class_run.owner,
+        on_update=None if class_run is None else class_run.follower(), owner_present=session_connected(),
+        workers=training_workers(),
+    )  # fmt: skip
+    if class_run is not None:
+        class_run.follow(job)
+    return job.start()
 
 
 def training_settings_ui(busy: bool) -> tuple[TrainingConfig, str | None]:
     """Every setting, the model's name, Train and a link to these settings; the configuration, and the name to
     train it under once Train is pressed (or a lesson asked for it), else None."""
-    config = settings_ui(advanced=ADVANCED)
+    limits = class_limits()
+    if limits is not None:
+        limits_ui(limits)
+    config = settings_ui(advanced=ADVANCED, limits=limits)
     if config.augment:
         augmentation_preview()
     if config.optimizer == "sgd" and config.learning_rate < 0.01:
@@ -220,7 +235,7 @@ def results_ui(config: TrainingConfig, outcome: TrainingOutcome) -> None:
             key="train_with_relu",
         )
     said = Message(
-        N_("{message} Saved as **{name}**, now the active model."), message=outcome.message, name=outcome.model_name
+        N_("{message} Saved as **{name}**, now your model."), message=outcome.message, name=outcome.model_name
     )
     (st.warning if outcome.stopped else st.success)(say(said))
     a, b, c = st.columns(3)
@@ -276,4 +291,7 @@ with stage:
     outcome = job_progress_ui(job, details=live_curves)
 
 if job is not None and outcome is not None:
+    if st.session_state.get("training_used") is not job:  # once, so a model chosen later stays chosen
+        st.session_state["training_used"] = job
+        use_model(outcome.model_name)
     results_ui(job.work.config, outcome)

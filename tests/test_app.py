@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from model.net.config import TrainingConfig
 from model.net.network import build_network
 from model.storage.metadata import ModelMetadata
+from model.storage.store import ModelStore
 from tests.helpers import PROJECT_ROOT
 
 APP = str(PROJECT_ROOT / "app.py")
@@ -43,7 +44,7 @@ def button(app: AppTest, label: str):
     return next(button for button in app.button if button.label == label)
 
 
-def test_home_says_what_it_is_and_names_the_active_model(app):
+def test_home_says_what_it_is_and_names_the_sessions_model(app):
     open_page(app, "home")
     assert "MNIST" in app.title[0].value
     assert any("default" in block.value and "784-512-512-10" in block.value for block in app.sidebar.markdown)
@@ -111,7 +112,9 @@ def test_train_flow_trains_saves_and_shows_results(app):
     assert not app.exception
     assert any(m.label == "Test accuracy" and m.value.endswith("%") for m in app.metric)
     assert any("Saved as **apptest-net**" in message.value for message in app.success)
-    assert any("apptest-net" in block.value for block in app.sidebar.markdown)  # now the active model
+    assert any("apptest-net" in block.value for block in app.sidebar.markdown)  # now this session's model
+    assert app.query_params["model"] == "apptest-net"  # a reload keeps it
+    assert ModelStore().active().name == "default"  # and nobody else's changed
 
 
 def test_draw_shows_a_prompt_not_a_prediction_for_an_empty_canvas(app):
@@ -137,9 +140,7 @@ def test_explore_browses_a_digit(app, mnist_raw):
     assert app.session_state["explore_sample"] == int(second.key.removeprefix("sample_")) != first
 
 
-def test_models_page_sets_active_and_deletes_with_confirmation(app, tmp_path):
-    from model.storage.store import ModelStore
-
+def test_models_page_uses_a_model_in_this_session_and_deletes_with_confirmation(app, tmp_path):
     store = ModelStore(tmp_path / "models")
     config = TrainingConfig(hidden_layers=1, units=8)
     store.save(build_network(config), "mine", ModelMetadata(config=config, history={"loss": (1.0, 0.5)}))
@@ -147,8 +148,10 @@ def test_models_page_sets_active_and_deletes_with_confirmation(app, tmp_path):
     assert list(app.dataframe[0].value["architecture"]) == ["784-8-10", "784-512-512-10"]
     app.multiselect(key="overlay_models").set_value(["mine", "default"]).run()
     app.selectbox(key="manage_model").set_value("default").run()
-    button(app, "Make active").click().run()
-    assert store.active().name == "default"
+    assert store.active().name == "mine"  # the server default: the CLI's way of saving makes it so
+    button(app, "Use this model").click().run()
+    assert any(block.value.startswith("**default**") for block in app.sidebar.markdown)
+    assert store.active().name == "mine"  # this session changed, not the server default
     assert app.multiselect(key="overlay_models").value == ["mine", "default"]  # the overlay choice stays
     assert any("cannot be deleted" in caption.value for caption in app.caption)
     app.selectbox(key="manage_model").set_value("mine").run()

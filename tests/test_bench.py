@@ -61,6 +61,14 @@ def test_socket_load_test_runs_without_errors():
     assert "training at the end: not started" not in out, out  # the training session saw its job
 
 
+@pytest.mark.slow
+def test_class_load_test_runs_without_errors():
+    """Three students join a class by its link, train the challenge's network and draw; the teacher watches."""
+    out = run("bench.class_load", "--students", "3", "--limit", "240")
+    assert "errors: 0" in out and "every student had a result after" in out, out
+    assert "3 of 3 runs finished" in out, out
+
+
 def test_one_percentile_for_every_benchmark():
     from bench.measure import percentile
 

@@ -24,6 +24,7 @@ from model.jobs.finetune import (
     holdout_split,
     mnist_drop_reason,
     mnist_reference,
+    save_taught,
     teach,
 )
 from model.storage.store import PRETRAINED_DIR, ModelStore, safe_name
@@ -150,8 +151,11 @@ def test_the_parent_network_is_untouched_and_the_result_can_be_saved(parent, tau
     metadata = result.metadata
     assert metadata.base_model == "default" and metadata.config == info.metadata.config
     assert metadata.test_accuracy == result.mnist_after and metadata.preprocessing == info.metadata.preprocessing
-    saved = store.save(result.network, "default+mine", metadata)
-    assert saved.name == safe_name("default+mine") and store.get(saved.name).metadata.base_model == "default"
+    saved, blocked = save_taught(store, result, "default+mine")
+    assert saved == safe_name("default+mine") and store.get(saved).metadata.base_model == "default"
+    assert blocked == result.blocked and store.active().name == "default"  # a page uses it in its own session
+    by_the_owner, _ = save_taught(store, result, "from-the-cli", as_default=True)  # learn on the server
+    assert store.active().name == (by_the_owner if blocked is None else "default")
     assert any(type(e).__name__ == "BatchEvent" for e in events)
     assert sum(type(e).__name__ == "EpochEvent" for e in events) == result.epochs
 

@@ -145,9 +145,9 @@ def test_models_page_on_a_read_only_folder_stays_usable(app, tmp_path, read_only
     app.switch_page("pages/models.py").run()
     read_only()
     app.selectbox(key="manage_model").set_value("default").run()
-    next(b for b in app.button if b.label == "Make active").click().run()
+    next(b for b in app.button if b.label == "Use this model").click().run()
     _no_traceback(app)
-    assert any("read-only" in error.value for error in app.error)
+    assert any(block.value.startswith("**default**") for block in app.sidebar.markdown)  # the session's: no write
     app.selectbox(key="manage_model").set_value("mine").run()
     app.checkbox(key="confirm_delete_mine").check().run()
     next(b for b in app.button if b.label == "Delete").click().run()
@@ -172,7 +172,7 @@ def test_arrays_of_the_wrong_kind_beside_a_model_are_a_message_and_hide_nothing(
     app.switch_page("pages/models.py").run()
     _no_traceback(app)
     assert any("cannot be shown" in warning.value and "projection_labels" in warning.value for warning in app.warning)
-    assert {"Make active", "Delete"} <= {button.label for button in app.button}
+    assert {"Use this model", "Delete"} <= {button.label for button in app.button}
 
 
 def test_a_model_file_too_large_to_read_is_not_offered_for_download(app, tmp_path):

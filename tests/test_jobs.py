@@ -116,7 +116,7 @@ def test_every_state_has_words_for_the_page():
     assert set(STATE_WORDS) == set(JobState)
 
 
-def test_queue_order_is_first_come_first_served():
+def test_one_owners_jobs_run_in_the_order_they_came():
     slots, order, cancelled = JobQueue(1), [], threading.Event()
     assert slots.acquire("a", cancelled)
     waiting = [threading.Thread(target=lambda t=t: (slots.acquire(t, cancelled), order.append(t))) for t in "bc"]
@@ -124,10 +124,62 @@ def test_queue_order_is_first_come_first_served():
     _wait_for(lambda: slots.position("b") == 1)
     waiting[1].start()
     _wait_for(lambda: slots.position("c") == 2)
-    slots.release()
+    slots.release("a")
     _wait_for(lambda: order == ["b"])
-    slots.release()
+    slots.release("b")
     _wait_for(lambda: order == ["b", "c"])
+
+
+def test_owners_take_turns_not_first_come():
+    """A queues three jobs, then B one: B runs second, not fourth (real threads waiting in the queue)."""
+    slots, order, cancelled = JobQueue(1), [], threading.Event()
+
+    def wait_then_run(ticket: str, owner: str) -> None:
+        assert slots.acquire(ticket, cancelled, owner)
+        order.append(ticket)
+
+    threads = []
+    for ticket, owner in [("a1", "A"), ("a2", "A"), ("a3", "A"), ("b1", "B")]:
+        threads.append(threading.Thread(target=wait_then_run, args=(ticket, owner), daemon=True))
+        threads[-1].start()
+        _wait_for(lambda t=ticket: t in order or slots.position(t) is not None)
+    assert order == ["a1"] and [slots.position(t) for t in ("b1", "a2", "a3")] == [1, 2, 3]
+    assert slots.busy("A") and slots.busy("B") and not slots.busy("C")
+    for ran in range(1, 4):
+        slots.release(order[-1])
+        _wait_for(lambda ran=ran: len(order) == ran + 1)
+    assert order == ["a1", "b1", "a2", "a3"]
+    slots.release("a3")
+    assert not slots.busy("A") and not slots.busy("B") and slots.running == 0
+
+
+def test_the_estimated_start_counts_the_jobs_ahead_and_the_free_slots():
+    slots, cancelled = JobQueue(2), threading.Event()
+    assert slots.acquire("first", cancelled, "A") and slots.acquire("second", cancelled, "B")
+    for ticket, owner in [("third", "C"), ("fourth", "D")]:
+        threading.Thread(target=slots.acquire, args=(ticket, cancelled, owner), daemon=True).start()
+        _wait_for(lambda t=ticket: slots.position(t) is not None)
+    assert slots.estimated_start_s("first", 100) is None  # running, not waiting
+    assert 99 < slots.estimated_start_s("third", 100) <= 100  # when the first of the two running ends
+    assert 99 < slots.estimated_start_s("fourth", 100) <= 100  # the other slot
+    cancelled.set()
+
+
+def test_a_jobs_owner_is_followed_through_every_change():
+    seen: list[JobState] = []
+    job = Job(Count(batches=2), JobQueue(1), owner="ABC234/ana", on_update=lambda job: seen.append(job.state))
+    job.start().join(timeout=60)
+    assert job.owner == "ABC234/ana" and job.state is JobState.FINISHED
+    assert seen[0] is JobState.STARTING and JobState.RUNNING in seen and seen[-1] is JobState.FINISHED
+
+
+def test_a_failing_on_update_never_ends_the_job():
+    def broken(job: Job) -> None:
+        raise RuntimeError("the board is gone")
+
+    job = Job(Count(batches=2), JobQueue(1), on_update=broken).start()
+    job.join(timeout=60)
+    assert job.state is JobState.FINISHED and job.outcome is not None
 
 
 def _wait_for(condition, seconds: float = 60) -> None:
@@ -147,7 +199,8 @@ def test_job_trains_saves_and_reports(store):
     job.join(timeout=120)
     assert job.state is JobState.FINISHED, job.error
     outcome = job.outcome
-    assert outcome.model_name == "quick" and store.active().name == "quick"
+    assert outcome.model_name == "quick" and store.get("quick").usable
+    assert store.active().name == "default"  # the server default stays: the page uses it in its own session
     assert 0.5 < outcome.test_accuracy <= 1 and outcome.confusion.sum() == 500
     assert len(outcome.mistakes) == min(30, 500 - outcome.confusion.trace())
     snapshot = job.progress.snapshot()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import time
 
 import cv2
@@ -130,9 +131,12 @@ def test_teaching_shows_before_and_after_and_can_be_undone(app, drawings, tmp_pa
     assert job.outcome.yours_before is not None and job.outcome.held_out > 0
     assert store.get("default+mine").metadata.base_model == DEFAULT_MODEL_NAME
     assert app.get("vega_lite_chart") or app.get("arrow_vega_lite_chart")  # the before/after bars
+    yours = "default+mine" if job.outcome.blocked is None else DEFAULT_MODEL_NAME
+    assert any(block.value.startswith(f"**{yours}**") for block in app.sidebar.markdown)  # this session's model
+    assert store.active().name == DEFAULT_MODEL_NAME  # the server default, everybody else's, stays
     if job.outcome.blocked is None:
-        assert store.active().name == "default+mine"
         next(b for b in app.button if b.label.startswith("Undo")).click().run()
+        assert any(block.value.startswith(f"**{DEFAULT_MODEL_NAME}**") for block in app.sidebar.markdown)
     assert store.active().name == DEFAULT_MODEL_NAME
 
 
@@ -168,3 +172,20 @@ def test_the_sets_folder_with_a_dangling_link_a_pipe_or_a_save_in_progress_still
     app.text_input(key="set_name").input("ana").run()
     next(b for b in app.button if b.label == "Save set").click().run()
     assert any("a set of drawings named 'ana' already exists" in error.value for error in app.error)
+
+
+def test_a_second_job_of_the_same_person_is_refused_in_one_sentence(app, drawings):
+    """One job each at a time: this person's training holds the slot, so Teach says so instead of queueing."""
+    from ui.resources import training_queue
+
+    queue = training_queue()
+    assert queue.acquire("their training", threading.Event(), "this-session")
+    try:
+        app.session_state["job_owner"] = "this-session"
+        app.session_state["my_drawings"] = list(drawings)
+        app.switch_page("pages/drawings.py").run()
+        next(b for b in app.button if b.label == "Teach the network").click().run()
+        assert not app.exception and "teaching_job" not in app.session_state
+        assert any("You already have a training running or waiting" in w.value for w in app.warning)
+    finally:
+        queue.release("their training")

@@ -12,10 +12,12 @@ from typing import Any
 
 import streamlit as st
 
-from model.jobs.engine import Job, JobState, Outcome
+from model.jobs.engine import Job, JobQueue, JobState, Outcome
+from model.jobs.estimate import duration, typical_job_seconds
 from model.jobs.progress import ProgressSnapshot
 from model.net.events import BatchEvent
 from ui.language import _, say
+from ui.resources import model_store
 from utils.i18n import N_
 
 POLL_SECONDS = 0.75  # "redrawn at least once a second", without starving the server
@@ -44,13 +46,31 @@ def epoch_and_batch(latest: BatchEvent, state: str) -> str:
     )  # fmt: skip
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def _seconds_per_job(models_dir: str) -> float:
+    """Read from the models' metadata at most once a minute, however many people wait."""
+    return typical_job_seconds(info.metadata for info in model_store().list() if not info.builtin)
+
+
 def progress_text(job: Job[Any, Any], latest: BatchEvent | None, describe: Describe = epoch_and_batch) -> str:
     if job.state is JobState.QUEUED:
-        return _("Waiting for a free training slot: you are number {position} in the queue.").format(
-            position=job.queue_position or 1
-        )
+        start = job.queue.estimated_start_s(job, _seconds_per_job(str(model_store().root)))
+        return _(
+            "Waiting for a free training slot: you are number {position} in the queue; your turn in {duration}."
+        ).format(position=job.queue_position or 1, duration=say(duration(start or 0.0)))
     state = _(STATE_WORDS[job.state])
     return f"{state[:1].upper()}{state[1:]}…" if latest is None else describe(latest, state)
+
+
+def one_job_each(queue: JobQueue, owner: str) -> bool:
+    """Whether ``owner`` may start a job now; if not, says why (one job each, so that everyone gets a turn)."""
+    if not queue.busy(owner):
+        return True
+    st.warning(
+        _("You already have a training running or waiting: one at a time each, so that everyone gets a turn."),
+        icon=":material/hourglass_top:",
+    )
+    return False
 
 
 def job_progress_ui(

@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from model.classroom.limits import Limits
 from model.net.config import LIMITS, SETTINGS, Setting, TrainingConfig, shown
 from model.storage.store import ModelInfo, ModelStore
 from ui.language import _, say
 from ui.resources import network_for
+from ui.workspace import session_model
 from utils.errors import ConfigError, LabError
 from utils.i18n import N_, Message
 from utils.preprocess import recipe_for
@@ -22,48 +24,83 @@ if TYPE_CHECKING:
 KEEP = {"persist_state": "session"}  # settings survive a visit to another page
 
 
-def setting_widget(setting: Setting, **options: Any) -> Any:
+def setting_widget(setting: Setting, limits: Limits | None = None, **options: Any) -> Any:
     """The Train page's control for one training setting: kind, range, default, label and help from the registry.
 
     Its key is its URL parameter's name (see ``settings_from_url``), so it keeps its value when the
-    label changes language.
+    label changes language. A class's ``limits`` narrow it (a fixed knob is shown, disabled).
     """
     common = {"key": setting.param, "help": _(setting.help), **KEEP, **options}
     default, label = setting.default, _(setting.label)
+    ceiling, allowed = _narrowing(setting, limits)
+    if limits is not None:  # the value kept in the session (or from a link) moved inside the limits first
+        default = _inside(limits, setting, default)
+        if setting.param in st.session_state:
+            st.session_state[setting.param] = _inside(limits, setting, st.session_state[setting.param])
+        common["disabled"] = setting.field in limits.fixed
     if setting.kind is bool:
         return st.toggle(label, default, **common)
     if setting.options is not None:
         labels = {name: _(option.label) for name, option in setting.options.items()}
-        names = list(setting.options)
+        names = [name for name in setting.options if allowed is None or name in allowed]
         if len(names) <= 3:
             return st.radio(label, names, names.index(default), format_func=labels.__getitem__, horizontal=True,
                             **common)  # fmt: skip
         return st.selectbox(label, names, names.index(default), format_func=labels.__getitem__, **common)
     if setting.choices is not None:
-        return st.select_slider(label, list(setting.choices), default, **common)
+        choices = [choice for choice in setting.choices if ceiling is None or choice <= ceiling]
+        default = max((choice for choice in choices if choice <= default), default=choices[0])
+        if st.session_state.get(setting.param, default) not in choices:  # a limit between two stops
+            st.session_state[setting.param] = default
+        if len(choices) == 1:  # a slider needs two stops: one value is shown
+            return setting.kind(
+                st.number_input(label, choices[0], choices[0], choices[0], **common | {"disabled": True})
+            )
+        return st.select_slider(label, choices, default, **common)
     low, high = LIMITS[setting.field]
-    if setting.kind is int and high - low > 1000:
+    high = high if ceiling is None else min(high, ceiling)
+    if setting.kind is int and (high - low > 1000 or low == high):  # a slider needs a range: one value is shown
+        common["disabled"] = common.get("disabled") or low == high
         return int(st.number_input(label, int(low), int(high), default, **common))
     if setting.kind is int:
         return st.slider(label, int(low), int(high), default, **common)
     return st.slider(label, float(low), float(high), float(default), setting.step, **common)
 
 
-def settings_ui(advanced: tuple[str, ...] = ()) -> TrainingConfig:
+CEILINGS = {"hidden_layers": "max_hidden_layers", "units": "max_units", "epochs": "max_epochs"}  # field: its limit
+ALLOWED = {"activation": "activations", "optimizer": "optimizers"}  # field: the limit naming its allowed options
+
+
+def _narrowing(setting: Setting, limits: Limits | None) -> tuple[int | None, tuple[str, ...] | None]:
+    """(the highest value a class allows for ``setting``, the options it allows); None where it sets none."""
+    if limits is None:
+        return None, None
+    ceiling = getattr(limits, CEILINGS[setting.field]) if setting.field in CEILINGS else None
+    allowed = getattr(limits, ALLOWED[setting.field]) if setting.field in ALLOWED else None
+    return ceiling, allowed
+
+
+def _inside(limits: Limits, setting: Setting, value: Any) -> Any:
+    """``value`` of ``setting`` moved inside a class's limits (as ``Limits.apply`` moves a whole configuration)."""
+    return getattr(limits.apply(TrainingConfig(**{setting.field: value})), setting.field)
+
+
+def settings_ui(advanced: tuple[str, ...] = (), limits: Limits | None = None) -> TrainingConfig:
     """Every training setting, the ``advanced`` ones in an expander; returns the validated configuration.
 
     Settings named in the URL's ``hide`` (``?hide=lr,optimizer``) are not shown and keep their
-    value (from the URL, else the default): a teacher's "only change the activation" lesson.
+    value (from the URL, else the default): a teacher's "only change the activation" lesson. In a
+    class, ``limits`` narrow the widgets; the server checks the configuration again before training.
     """
     for problem in settings_from_url():
         st.warning(say(problem), icon=":material/link_off:")
     hidden = hidden_settings()
     shown = [s for s in SETTINGS if s.param not in hidden]
     chosen = {s.field: st.session_state.get(s.param, s.default) for s in SETTINGS if s.param in hidden}
-    chosen |= {s.field: setting_widget(s) for s in shown if s.field not in advanced}
+    chosen |= {s.field: setting_widget(s, limits) for s in shown if s.field not in advanced}
     if any(s.field in advanced for s in shown):
         with st.expander(_("More settings"), expanded=False):
-            chosen |= {s.field: setting_widget(s) for s in shown if s.field in advanced}
+            chosen |= {s.field: setting_widget(s, limits) for s in shown if s.field in advanced}
     config = TrainingConfig(**chosen)
     settings_to_url(config, hidden)
     return config
@@ -149,15 +186,15 @@ def settings_link() -> str:
 
 
 def model_picker_ui(store: ModelStore) -> tuple[ModelInfo, DenseNetwork | keras.Model]:
-    """A model chooser (defaulting to the active model) and its network; stops the page with a message if none."""
+    """A model chooser (defaulting to this session's model) and its network; stops the page with a message if none."""
     usable = [info for info in store.list() if info.usable]
     if not usable:
         st.error(_("There is no usable model to classify with: train one on the Train page."))
         st.stop()
     names = [info.name for info in usable]
-    active = store.active().name
-    chosen = st.selectbox(_("Model"), names, index=names.index(active) if active in names else 0,
-                          help=_("Defaults to the active model."), key="picked_model")  # fmt: skip
+    yours = session_model(store).name
+    chosen = st.selectbox(_("Model"), names, index=names.index(yours) if yours in names else 0,
+                          help=_("Defaults to your model, named in the sidebar."), key="picked_model")  # fmt: skip
     info = usable[names.index(chosen)]
     try:
         network = network_for(info)

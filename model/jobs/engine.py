@@ -5,7 +5,8 @@ someone's drawings) runs in a worker process that saves what it made, so nothing
 the page staying open. The worker sends small messages (``Progress``, ``StateChanged``, then
 ``Finished`` or ``Failed``); a thread in the server applies them to the job, which the page
 reads. The number of jobs running at once is capped (``MNIST_LAB_MAX_TRAININGS``, default 1
-on a small CPU); later jobs wait in a first-come queue and can be cancelled while waiting.
+on a small CPU); later jobs wait in a queue where their owners take turns, and can be cancelled
+while waiting.
 The queue is passed in: the app keeps one per server (``ui.resources.training_queue``),
 tests make their own. Workers give way to the server's threads and die with the server.
 """
@@ -13,6 +14,8 @@ tests make their own. Workers give way to the server's threads and die with the 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -30,13 +33,14 @@ from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from model.jobs.progress import TrainingProgress
-from model.net.events import StopFlag, TrainingEvent
+from model.net.events import EpochEvent, StopFlag, TrainingEvent
 from model.net.quiet import native_log_filtered
 from utils.errors import LabError
 from utils.i18n import N_, Message, as_message
 
 WORKER_NICENESS = 10  # a lower CPU priority than the web server's
 ABANDONED_AFTER_S = 30.0  # a job whose browser session has been gone this long is stopped
+_LOGGER = logging.getLogger(__name__)
 
 
 class JobState(Enum):
@@ -115,43 +119,97 @@ class JobFailed(LabError):
     """Work that could give no outcome: it diverged, or what it made could not be saved."""
 
 
+@dataclass(frozen=True)
+class _Place:
+    """A ticket in the queue: whose it is, and (once running) since when."""
+
+    ticket: object
+    owner: str
+    started: float = 0.0
+
+
 class JobQueue:
-    """At most ``slots`` jobs at once; the rest wait in arrival order."""
+    """At most ``slots`` jobs at once; the others wait, their owners taking turns.
+
+    Round robin, not first come: the next job to run is the oldest waiting one of the owner who
+    was served longest ago (or never), so one person's three jobs do not make everyone after them
+    wait for all three. One owner's own jobs run in the order they came. Pages allow one job per
+    owner (``busy``); an owner is a browser session or, in a class, "CODE/student".
+    """
 
     def __init__(self, slots: int = 1) -> None:
         self.slots = max(1, slots)
         self._condition = threading.Condition()
-        self._waiting: list[object] = []
-        self._running = 0
+        self._waiting: list[_Place] = []  # in arrival order
+        self._running: list[_Place] = []
+        self._served: dict[str, int] = {}  # owner -> the turn their latest job started at
+        self._turn = 0
 
-    def acquire(self, ticket: object, cancelled: threading.Event) -> bool:
+    def acquire(self, ticket: object, cancelled: threading.Event, owner: str = "") -> bool:
         """Block until ``ticket`` may run (True) or ``cancelled`` is set while waiting (False)."""
         with self._condition:
-            self._waiting.append(ticket)
-            while self._running >= self.slots or self._waiting[0] is not ticket:
+            self._waiting.append(_Place(ticket, owner))
+            while len(self._running) >= self.slots or self._order(1)[0].ticket != ticket:
                 if cancelled.is_set():
-                    self._waiting.remove(ticket)
+                    self._waiting = [place for place in self._waiting if place.ticket != ticket]
                     self._condition.notify_all()
                     return False
                 self._condition.wait(timeout=0.2)
-            self._waiting.pop(0)
-            self._running += 1
+            self._waiting = [place for place in self._waiting if place.ticket != ticket]
+            self._turn += 1
+            self._served[owner] = self._turn
+            self._running.append(_Place(ticket, owner, time.monotonic()))
+            self._condition.notify_all()  # another slot may be free for the next in line
             return True
 
-    def release(self) -> None:
+    def release(self, ticket: object) -> None:
         with self._condition:
-            self._running -= 1
+            self._running = [place for place in self._running if place.ticket != ticket]
             self._condition.notify_all()
+
+    def _order(self, first: int | None = None) -> list[_Place]:
+        """The waiting tickets in the order they will run if nobody else comes (the ``first`` few only)."""
+        served, turn, left = dict(self._served), self._turn, list(self._waiting)
+        order: list[_Place] = []
+        while left and (first is None or len(order) < first):
+            place = min(left, key=lambda waiting: served.get(waiting.owner, 0))  # ties: the first to come
+            left.remove(place)
+            turn += 1
+            served[place.owner] = turn
+            order.append(place)
+        return order
 
     def position(self, ticket: object) -> int | None:
         """1 for the next in line; None when not waiting."""
         with self._condition:
-            return self._waiting.index(ticket) + 1 if ticket in self._waiting else None
+            tickets = [place.ticket for place in self._order()]
+        return next((index + 1 for index, waiting in enumerate(tickets) if waiting == ticket), None)
+
+    def estimated_start_s(self, ticket: object, seconds_per_job: float) -> float | None:
+        """Seconds until ``ticket`` starts if every job takes ``seconds_per_job``; None when not waiting."""
+        with self._condition:
+            tickets = [place.ticket for place in self._order()]
+            now = time.monotonic()
+            free = [max(0.0, seconds_per_job - (now - place.started)) for place in self._running]
+        if ticket not in tickets:
+            return None
+        free += [0.0] * (self.slots - len(free))  # when each slot is free
+        heapq.heapify(free)
+        for waiting in tickets:
+            if waiting == ticket:
+                break
+            heapq.heappush(free, heapq.heappop(free) + seconds_per_job)
+        return free[0]
+
+    def busy(self, owner: str) -> bool:
+        """Whether ``owner`` has a job waiting or running."""
+        with self._condition:
+            return any(place.owner == owner for place in (*self._waiting, *self._running))
 
     @property
     def running(self) -> int:
         with self._condition:
-            return self._running
+            return len(self._running)
 
 
 @dataclass
@@ -224,6 +282,10 @@ class Job(Generic[WorkT, Outcome]):
     A separate process keeps TensorFlow's work and Python's lock away from the web server:
     pages stay responsive and the work runs at full speed. A crash or an out-of-memory kill of
     the worker becomes a FAILED state with a message.
+
+    ``owner`` is who started it (the queue lets owners take turns); ``on_update(job)`` is called
+    in the job's thread after each change of state, each epoch's end and the outcome, so a
+    record (a class's board) can follow a job whose browser tab is closed.
     """
 
     def __init__(
@@ -231,11 +293,14 @@ class Job(Generic[WorkT, Outcome]):
         work: WorkT,
         queue: JobQueue,
         *,
+        owner: str = "",
+        on_update: Callable[[Job[WorkT, Outcome]], None] | None = None,
         workers: WarmWorkers | None = None,
         owner_present: Callable[[], bool] | None = None,
         abandoned_after_s: float = ABANDONED_AFTER_S,
     ) -> None:
         self.work, self.queue, self.workers = work, queue, workers
+        self.owner, self.on_update = owner, on_update
         self.owner_present, self.abandoned_after_s = owner_present, abandoned_after_s
         self.abandoned = False
         self.progress = TrainingProgress()
@@ -287,18 +352,18 @@ class Job(Generic[WorkT, Outcome]):
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        if not self.queue.acquire(self, self._stop):
-            self.state = JobState.CANCELLED
+        if not self.queue.acquire(self, self._stop, self.owner):
+            self._handle(StateChanged(JobState.CANCELLED))
             return
         try:
             self._supervise()
         except Exception as error:  # the page must show any failure, not lose it in a thread
             self._handle(Failed(as_message(f"{type(error).__name__}: {error}")))
         finally:
-            self.queue.release()
+            self.queue.release(self)
 
     def _supervise(self) -> None:
-        self.state = JobState.STARTING
+        self._handle(StateChanged(JobState.STARTING))
         worker = self.workers.take() if self.workers else Worker.start()
         worker.requests.put(self.work)
         try:
@@ -311,20 +376,33 @@ class Job(Generic[WorkT, Outcome]):
                 self.workers.refill()
 
     def _handle(self, message: Progress | StateChanged | Finished[Outcome] | Failed | None) -> bool:
-        """Apply one message from the worker; True once the job is over."""
+        """Apply one message from the worker (and tell ``on_update`` what matters); True once the job is over."""
         match message:
             case Progress(event):
                 self.progress(event)
+                if isinstance(event, EpochEvent):
+                    self._updated()
             case StateChanged(state):
                 self.state = state
+                self._updated()
             case Finished(outcome):
                 self.outcome = outcome
                 self.state = JobState.STOPPED if outcome.stopped else JobState.FINISHED
+                self._updated()
                 return True
             case Failed(reason):
                 self.error, self.state = reason, JobState.FAILED
+                self._updated()
                 return True
         return False
+
+    def _updated(self) -> None:
+        if self.on_update is None:
+            return
+        try:
+            self.on_update(self)
+        except Exception:  # a record that cannot follow must not end the job
+            _LOGGER.exception("on_update failed for a job of %s", self.owner or "no one")
 
 
 _MAIN_SWAP = threading.Lock()

@@ -36,6 +36,16 @@ def training_seconds(config: TrainingConfig, images: int, history: Iterable[Mode
     return START_SECONDS + config.epochs * images * config.parameter_count * rate, measured
 
 
+def typical_job_seconds(history: Iterable[ModelMetadata]) -> float:
+    """How long one job in the queue takes here, for its place's estimated start: the median of the latest
+    completed trainings, else the reference network's default training at the reference speed."""
+    seconds = [meta.training_seconds for meta in history if meta.training_seconds and meta.epochs_completed][:RECENT]
+    if seconds:
+        return START_SECONDS + statistics.median(seconds)
+    default = TrainingConfig()
+    return training_seconds(default, round(54_000 * (1 - default.validation_fraction)), ())[0]
+
+
 def duration(seconds: float) -> Message:
     """'about 40 s', 'about 4 min', 'about 1.5 h': rounded the way people say it."""
     if seconds < 90:

@@ -334,16 +334,15 @@ def teach(
     )
 
 
-def save_taught(store: ModelStore, result: TeachResult, name: str) -> tuple[str, Message | None]:
-    """Save a taught copy; it becomes active unless MNIST suffered (then the parent stays active).
-
-    Returns the saved name and the reason it was not made active, if any.
+def save_taught(
+    store: ModelStore, result: TeachResult, name: str, *, as_default: bool = False
+) -> tuple[str, Message | None]:
+    """Save a taught copy; returns its name and why it should not answer in its parent's place (MNIST
+    suffered), if so. The server default changes only if ``as_default`` (the CLI's ``learn``) and nothing
+    blocks it; a page uses the copy in its own session instead.
     """
-    info = store.save(result.network, name, result.metadata)
     blocked = result.blocked
-    base = result.metadata.base_model
-    if blocked and base and any(known.name == base for known in store.list()):
-        store.set_active(base)  # saved for a look, but it does not answer in the parent's place
+    info = store.save(result.network, name, result.metadata, as_default=as_default and blocked is None)
     return info.name, blocked
 
 

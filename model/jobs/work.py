@@ -70,7 +70,10 @@ class TrainingOutcome:
 
 @dataclass(frozen=True)
 class TrainingWork:
-    """Train a fresh network, score it, save it as ``name`` (or the next free name) and make it active.
+    """Train a fresh network, score it and save it as ``name`` (or the next free name).
+
+    The server default stays as it was: the page that started the work uses the new model in
+    its own session (``ui.workspace.use_model``).
 
     ``data_source`` loads the data in the worker; a module-level function, so it can be sent there.
     """
@@ -99,7 +102,8 @@ class TrainingWork:
             raise JobFailed(result.message)
         report(StateChanged(JobState.SAVING))
         probabilities = predict_batch(result.model, data.x_test)
-        saved = self.store.save(result.model, self.store.unique_name(self.name), result.metadata(), result.extras())
+        name = self.store.unique_name(self.name)
+        saved = self.store.save(result.model, name, result.metadata(), result.extras(), as_default=False)
         return TrainingOutcome.of(result, saved.name, data, probabilities)
 
 
@@ -118,7 +122,7 @@ class TeachOutcome:
     mnist_after: float
     mnist_tested: int
     seconds: float
-    blocked: Message | None  # why the taught copy was not made active
+    blocked: Message | None  # why the taught copy should not answer in its parent's place
     stopped: bool = False
 
     @classmethod

@@ -123,7 +123,9 @@ def load_mnist(
     return prepare_splits(load_raw(path), validation_fraction, seed, preprocessing, max_train, max_test)
 
 
-def app_training_data(config: TrainingConfig) -> MnistSplits:
-    """MNIST as the app trains on it: ``MNIST_PATH`` or Keras, sliced by ``MNIST_LAB_MAX_TRAIN/TEST``."""
+def app_training_data(config: TrainingConfig, max_train: int | None = None) -> MnistSplits:
+    """MNIST as the app trains on it: ``MNIST_PATH`` or Keras, sliced by ``MNIST_LAB_MAX_TRAIN/TEST`` (or by a
+    class's ``max_train``: ``functools.partial`` sends it to the worker)."""
     settings = read_settings()
-    return load_mnist(config.validation_fraction, config.seed, max_train=settings.max_train, max_test=settings.max_test)
+    max_train = max_train or settings.max_train
+    return load_mnist(config.validation_fraction, config.seed, max_train=max_train, max_test=settings.max_test)

@@ -207,14 +207,23 @@ class ModelStore:
             ) from error
 
     def save(
-        self, network: keras.Model, name: str, metadata: ModelMetadata, extras: Mapping[str, np.ndarray] | None = None
+        self,
+        network: keras.Model,
+        name: str,
+        metadata: ModelMetadata,
+        extras: Mapping[str, np.ndarray] | None = None,
+        *,
+        as_default: bool = True,
     ) -> ModelInfo:
-        """Write model then metadata atomically; the new model becomes the active one.
+        """Write model then metadata atomically; the new model becomes the server default unless ``as_default``
+        is False (what the app saves: each session chooses its own model, ``ui.workspace``).
 
         A failed save (read-only or full disk) leaves the folder as it was and raises
         ModelStorageError with the reason.
         """
         name = self.check_new_name(name)
+        if not as_default:
+            self._keep_default()
         model_path, meta_path, extras_path = (self.root / f"{name}{suffix}" for suffix in (".keras", ".json", ".npz"))
         metadata = metadata.with_(name=name, created_at=metadata.created_at or utc_now())
         try:
@@ -238,7 +247,8 @@ class ModelStore:
                     reason=_reason(error),
                 )
             ) from error
-        self._clear_active()
+        if as_default:
+            self.set_active(name)
         return ModelInfo(name, model_path, metadata, self._root_is_pretrained)
 
     def remove_leftovers(self, folder: Path | None = None, older_than_s: float = LEFTOVER_AGE_S) -> builtins.list[Path]:
@@ -287,9 +297,15 @@ class ModelStore:
                 )
             ) from error
 
-    def _clear_active(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            (self.root / _ACTIVE_FILE).unlink()
+    def _keep_default(self) -> None:
+        """Name the current default in ``active.txt`` if nothing usable is named there, so that a model saved
+        now does not become the default by being the latest."""
+        try:
+            current = self.active()
+        except ModelNotFoundError:
+            return
+        if current.name != self._active_name():
+            self.set_active(current.name)
 
     def delete(self, name: str) -> None:
         """Remove a user model (metadata first, so it leaves the list before its file goes)."""

@@ -46,7 +46,7 @@ def test_deep_link_on_a_fresh_server_keeps_the_app_navigation(page, tmp_path):
     with running_app(tmp_path) as url:
         open_page(page, f"{url}/draw")
         expect(page.locator("h1").first).to_have_text("Draw a digit")
-        expect(page.get_by_text("Active model")).to_be_visible()
+        expect(page.get_by_text("Your model", exact=True)).to_be_visible()
         expect(sidebar_link(page, "Explore")).to_have_count(1)
 
 
@@ -54,7 +54,7 @@ def test_deep_link_on_a_fresh_server_keeps_the_app_navigation(page, tmp_path):
 def test_every_page_renders_without_an_exception(page, server, path):
     open_page(page, f"{server}/{path}")
     expect(page.locator("h1").first).to_have_text(PAGES[path])
-    expect(page.get_by_text("Active model")).to_be_visible()
+    expect(page.get_by_text("Your model", exact=True)).to_be_visible()
     no_exception(page)
     expect(page.locator("[data-testid=stAlertContainer]").filter(has_text="Error")).to_have_count(0)
 
