@@ -72,7 +72,17 @@ def test_a_link_with_values_out_of_range_keeps_the_defaults_and_says_so(page, se
     no_exception(page)
 
 
+def your_model(page) -> str:
+    """The model the sidebar names as this session's."""
+    sidebar = page.locator("[data-testid=stSidebar]")
+    expect(sidebar).to_contain_text("Your model", timeout=APP_TIMEOUT)
+    return sidebar.locator("strong").first.inner_text()
+
+
 def test_draw_correct_keep_teach_and_see_the_after_bars(page, server):
+    other = page.context.browser.new_context().new_page()  # someone else on the same server
+    open_page(other, f"{server}/draw")
+    theirs = your_model(other)
     open_page(page, f"{server}/draw")
     for strokes, label in ((ONE, "1"), (ZERO, "0"), (ONE, "1"), (ZERO, "0"), (ONE, "7"), (ZERO, "0")):
         clear = page.get_by_role("button", name="Clear drawing")
@@ -93,3 +103,6 @@ def test_draw_correct_keep_teach_and_see_the_after_bars(page, server):
     expect(page.get_by_text("Saved as")).to_be_visible(timeout=300_000)
     expect(page.locator("[data-testid=stVegaLiteChart]").filter(has_text="MNIST test")).to_be_visible()
     no_exception(page)
+    open_page(other, f"{server}/draw")  # the other person's model did not change
+    assert your_model(other) == theirs
+    other.context.close()
