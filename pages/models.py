@@ -8,6 +8,7 @@ import streamlit as st
 from model.storage.dense_file import MAX_ARCHIVE_BYTES
 from model.storage.store import ModelInfo
 from ui.charts import history_overlay
+from ui.classroom import why_not_removable
 from ui.language import _, say
 from ui.learned import learned_ui
 from ui.resources import model_store
@@ -108,8 +109,11 @@ with download_col:
             key="download_model",
         )
 with delete_col:
+    not_yours = None if info.builtin else why_not_removable("model", name)
     if info.builtin:
         st.caption(_("The pretrained default cannot be deleted."))
+    elif not_yours is not None:
+        st.caption(say(not_yours))
     else:
         sure = st.checkbox(_("Yes, delete {name} for good").format(name=say(name)), key=f"confirm_delete_{name}")
         if st.button(_("Delete"), icon=":material/delete:", disabled=not sure, type="primary", key="delete_model"):

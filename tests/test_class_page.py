@@ -228,3 +228,32 @@ def test_ending_a_class_can_remove_what_its_students_made(room):
     press(app, "End the class")
     assert "The class has ended" in texts(app.success)
     assert room.get(info.code).ended and store.drawing_sets() == ["kept"]
+
+
+def test_a_model_made_in_a_class_is_deleted_only_by_its_maker_or_the_teacher(room, tmp_path):
+    from model.net.config import TrainingConfig
+    from model.net.network import build_network
+    from model.storage.metadata import ModelMetadata
+
+    info, key = room.create("Room 7")
+    for name in ("Ana", "Ben"):
+        room.join(info.code, name, f"seat-{name}")
+    tiny = TrainingConfig(hidden_layers=1, units=8)
+    ModelStore(tmp_path / "models").save(build_network(tiny), "anas-net", ModelMetadata(config=tiny), as_default=False)
+    room.claim(info.code, "Ana", "model", "anas-net")
+
+    def models_page(**params: str) -> AppTest:
+        app = session("models", **{"class": info.code, **params})
+        app.selectbox(key="manage_model").select("anas-net").run()
+        return app
+
+    ben = models_page(student="Ben", seat="seat-Ben")
+    assert not [button for button in ben.button if button.label == "Delete"]
+    assert "anas-net was made by Ana in a class: only they or their teacher can delete it." in texts(ben.caption)
+    ana = models_page(student="Ana", seat="seat-Ana")
+    assert [button for button in ana.button if button.label == "Delete"]
+    teacher = models_page(teacher=key)
+    assert [button for button in teacher.button if button.label == "Delete"]
+    stranger = session("models")  # not in the class at all
+    stranger.selectbox(key="manage_model").select("anas-net").run()
+    assert not [button for button in stranger.button if button.label == "Delete"]

@@ -299,6 +299,32 @@ class RunFollower:
             class_jobs().pop(self.run.run_id, None)
 
 
+def why_not_removable(kind: str, name: str) -> Message | None:
+    """Why this session may not delete ``name`` (a model or a set made in a class by someone else); None if it may.
+
+    What was made in a class belongs to its maker: only they, in that class, or its teacher remove it.
+    Outside any class (no class database yet) nothing changes.
+    """
+    if not database_path(read_settings().models_dir).exists():
+        return None
+    try:
+        made_by = classroom().owner(kind, name)
+        if made_by is None:
+            return None
+        code, student = made_by
+        member = membership()
+        if member is not None and member.code == code:
+            if member.student == student:
+                return None
+            if member.teacher_key is not None:
+                classroom().check_teacher(code, member.teacher_key)
+                return None
+    except ClassroomError as error:
+        return error.message
+    return Message(N_("{name} was made by {student} in a class: only they or their teacher can delete it."),
+                   name=name, student=student)  # fmt: skip
+
+
 def claim_for_session(kind: str, name: str) -> None:
     """What a class member saves (a model, a set of drawings) belongs to them."""
     member = membership()
