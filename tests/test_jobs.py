@@ -13,7 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from model.jobs.engine import Job, JobQueue, JobState, Progress, Report, StateChanged, WarmWorkers
+from model.jobs.engine import (
+    Job,
+    JobQueue,
+    JobState,
+    Progress,
+    Report,
+    StateChanged,
+    WarmWorkers,
+    machine_memory,
+    slots_for_memory,
+)
 from model.jobs.work import TrainingJob, TrainingWork, prepare_training
 from model.net.config import TrainingConfig
 from model.net.data import MnistSplits, load_mnist
@@ -340,3 +350,12 @@ def test_workers_die_with_their_server_and_leave_nothing_behind(tmp_path):
                 os.kill(pid, signal.SIGKILL)
     store = ModelStore(folder)
     assert [m.name for m in store.list()] == ["default"] and store.active().name == "default"
+
+
+def test_jobs_at_once_never_exceed_what_memory_holds():
+    gib = 2**30
+    assert slots_for_memory(4, 24 * gib) == 4  # this machine: 24 GB holds four trainings and more
+    assert slots_for_memory(64, 24 * gib) == 11  # asked for 64: eleven 2 GB workers, one share left over
+    assert slots_for_memory(8, 4 * gib) == 1  # a small machine: one at a time, never zero
+    assert slots_for_memory(3, None) == 3  # memory unknown: as asked
+    assert machine_memory() is None or machine_memory() > gib

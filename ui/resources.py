@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from model.jobs.engine import JobQueue, WarmWorkers
+from model.jobs.engine import JobQueue, WarmWorkers, machine_memory, slots_for_memory
 from model.jobs.work import prepare_training
 from model.storage.store import ModelInfo, ModelStore, load_for_inference
 from ui.language import _
@@ -65,5 +65,6 @@ def training_workers() -> WarmWorkers:
 
 @st.cache_resource
 def training_queue() -> JobQueue:
-    """The server's one queue of jobs (trainings, teachings), sized by ``MNIST_LAB_MAX_TRAININGS`` when first used."""
-    return JobQueue(read_settings().max_trainings)
+    """The server's one queue of jobs (trainings, teachings), sized by ``MNIST_LAB_MAX_TRAININGS`` when first used
+    and never past what the machine's memory holds."""
+    return JobQueue(slots_for_memory(read_settings().max_trainings, machine_memory()))

@@ -128,6 +128,24 @@ class _Place:
     started: float = 0.0
 
 
+JOB_MEMORY_BYTES = 2 * 2**30  # a training worker of the reference network peaks at about 1.8 GB (bench/RESULTS.md)
+
+
+def slots_for_memory(requested: int, memory_bytes: int | None, per_job: int = JOB_MEMORY_BYTES) -> int:
+    """Jobs at once: as many as asked (``MNIST_LAB_MAX_TRAININGS``), never more than the machine's memory holds."""
+    if memory_bytes is None:
+        return max(1, requested)
+    return max(1, min(requested, memory_bytes // per_job - 1))  # one job's worth left for the server and the system
+
+
+def machine_memory() -> int | None:
+    """This machine's physical memory in bytes; None where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 class JobQueue:
     """At most ``slots`` jobs at once; the others wait, their owners taking turns.
 
