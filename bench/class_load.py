@@ -25,13 +25,12 @@ from pathlib import Path
 from bench.appserver import running_server
 from bench.load_test import Tally, sample_memory
 from bench.measure import rss_mb
-from bench.streamlit_socket import StreamlitSocket, canvas_state
-from bench.strokes import DIGITS
+from bench.socket_load_test import draw_until
+from bench.streamlit_socket import StreamlitSocket
 from model.classroom.classes import Classroom
 from model.classroom.db import Database, database_path
 from model.classroom.limits import Limits
 
-ANSWER_TIMEOUT_S = 60
 BOARD_EVERY_S = 2.0  # the Class page's fragment(run_every=...)
 OVER = {"finished", "stopped", "failed"}
 CHALLENGE = Limits(max_hidden_layers=1, max_units=64, max_epochs=1, max_train=1000, goal="Best test accuracy")
@@ -54,24 +53,7 @@ async def student(url: str, code: str, index: int, pause: float, tally: Tally, d
         pressed = await session.rerun("train", press=_widget(train, "button", "Train"), query=link)
         if pressed.exceptions:
             tally.errors.append(f"student {index + 1}: training: {pressed.exceptions[0]}")
-        draw = await session.rerun("draw", query=link)
-        canvas = next(element.bidi_component.id for element in draw.of_type("bidi_component"))
-        fragment = next(iter(draw.fragment_ids))
-        turn = index
-        while not done.is_set():
-            digit = "10"[turn % 2]
-            turn += 1
-            session.set_json(canvas, canvas_state(DIGITS[digit]))
-            try:
-                run = await asyncio.wait_for(session.rerun("draw", fragment, query=link), ANSWER_TIMEOUT_S)
-            except TimeoutError:
-                tally.errors.append(f"student {index + 1}: no answer within {ANSWER_TIMEOUT_S} s")
-                return
-            tally.latencies_ms.append(run.seconds * 1000)
-            said = [element.metric.body for element in run.of_type("metric") if element.metric.label == "Prediction"]
-            if run.exceptions or not run.succeeded or said != [digit]:
-                tally.errors.append(f"student {index + 1}: drew a {digit}, got {said} {run.exceptions[:1]}")
-            await asyncio.sleep(pause)
+        await draw_until(session, f"student {index + 1}", lambda: not done.is_set(), pause, tally, query=link)
 
 
 async def teacher(url: str, code: str, key: str, tally: Tally, done: asyncio.Event) -> None:

@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.appserver import running_server
@@ -35,26 +36,33 @@ ANSWER_TIMEOUT_S = 30
 LIVE_VIEW_EVERY_S = 0.75  # the Train page's fragment(run_every=...) in the browser
 
 
+async def draw_until(
+    session: StreamlitSocket, who: str, drawing: Callable[[], bool], pause: float, tally: Tally, query: str = ""
+) -> None:
+    """On the Draw page, a 1 then a 0 and again, each answer timed and checked, while ``drawing()`` says so."""
+    page = await session.rerun("draw", query=query)
+    canvas = next(element.bidi_component.id for element in page.of_type("bidi_component"))
+    fragment = next(iter(page.fragment_ids))
+    turn = sum(map(ord, who))  # users start on different digits
+    while drawing():
+        digit = "10"[turn % 2]
+        turn += 1
+        session.set_json(canvas, canvas_state(DIGITS[digit]))
+        try:
+            run = await asyncio.wait_for(session.rerun("draw", fragment, query=query), ANSWER_TIMEOUT_S)
+        except TimeoutError:
+            tally.errors.append(f"{who}: no answer within {ANSWER_TIMEOUT_S} s")
+            return
+        tally.latencies_ms.append(run.seconds * 1000)
+        said = [element.metric.body for element in run.of_type("metric") if element.metric.label == "Prediction"]
+        if run.exceptions or not run.succeeded or said != [digit]:
+            tally.errors.append(f"{who}: drew a {digit}, got {said} {run.exceptions[:1]}")
+        await asyncio.sleep(pause)
+
+
 async def drawing_session(url: str, index: int, until: float, pause: float, tally: Tally) -> None:
     async with StreamlitSocket(url) as session:
-        page = await session.rerun("draw")
-        canvas = next(element.bidi_component.id for element in page.of_type("bidi_component"))
-        fragment = next(iter(page.fragment_ids))
-        turn = index
-        while time.monotonic() < until:
-            digit = "10"[turn % 2]
-            turn += 1
-            session.set_json(canvas, canvas_state(DIGITS[digit]))
-            try:
-                run = await asyncio.wait_for(session.rerun("draw", fragment), ANSWER_TIMEOUT_S)
-            except TimeoutError:
-                tally.errors.append(f"session {index}: no answer within {ANSWER_TIMEOUT_S} s")
-                return
-            tally.latencies_ms.append(run.seconds * 1000)
-            said = [element.metric.body for element in run.of_type("metric") if element.metric.label == "Prediction"]
-            if run.exceptions or not run.succeeded or said != [digit]:
-                tally.errors.append(f"session {index}: drew a {digit}, got {said} {run.exceptions[:1]}")
-            await asyncio.sleep(pause)
+        await draw_until(session, f"session {index}", lambda: time.monotonic() < until, pause, tally)
 
 
 async def training_session(url: str, until: float, tally: Tally) -> None:
