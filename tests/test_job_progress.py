@@ -59,3 +59,17 @@ def test_a_waiting_job_shows_its_place_and_can_be_cancelled():
     cancel.click().run()
     app = _until_over(app)
     assert [i.value for i in app.info] == ["Training was cancelled before it started."]
+
+
+def test_a_job_that_is_over_is_not_written_as_going_on():
+    """'Finished', not 'Finished…': the ellipsis says something is still under way."""
+    from model.jobs.engine import Job, JobQueue, JobState
+    from tests.test_jobs import Count
+    from ui.job_progress import progress_text
+
+    job = Job(Count(), JobQueue(1))
+    job.state = JobState.LOADING
+    assert progress_text(job, None) == "Loading data…"
+    for state, words in ((JobState.FINISHED, "Finished"), (JobState.STOPPED, "Stopped"), (JobState.FAILED, "Failed")):
+        job.state = state
+        assert progress_text(job, None) == words

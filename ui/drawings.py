@@ -77,7 +77,7 @@ def keep(image: np.ndarray, label: int, info: ModelInfo, key: str) -> None:
             st.session_state[f"{key}_problem"] = say(problems[0])
             return
     st.session_state[f"{key}_kept"] = fingerprint
-    st.session_state[f"{key}_toast"] = _("Kept as a {digit} in Your drawings ({count} in all).").format(
+    st.session_state[f"{key}_toast"] = _("Kept as digit {digit} in Your drawings ({count} in all).").format(
         digit=label, count=len(drawings)
     )
 

@@ -59,7 +59,9 @@ def progress_text(job: Job[Any, Any], latest: BatchEvent | None, describe: Descr
             "Waiting for a free training slot: you are number {position} in the queue; your turn in {duration}."
         ).format(position=job.queue_position or 1, duration=say(duration(start or 0.0)))
     state = _(STATE_WORDS[job.state])
-    return f"{state[:1].upper()}{state[1:]}…" if latest is None else describe(latest, state)
+    if latest is not None:
+        return describe(latest, state)
+    return f"{state[:1].upper()}{state[1:]}" + ("…" if job.state.active else "")  # "Loading data…", "Finished"
 
 
 def one_job_each(queue: JobQueue, owner: str) -> bool:
