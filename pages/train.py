@@ -21,7 +21,7 @@ from ui.language import _, accuracy, number, percent, say
 from ui.resources import model_store, raw_mnist, training_queue, training_workers
 from ui.shell import ensure_app_navigation, session_connected
 from ui.visual import digit_table, thumbnail
-from ui.widgets import settings_link, settings_ui
+from ui.widgets import link_ui, settings_ui
 from ui.workspace import job_owner, use_model
 from utils.errors import LabError, MnistError
 from utils.i18n import N_, Message, num
@@ -212,13 +212,7 @@ def training_settings_ui(busy: bool) -> tuple[TrainingConfig, str | None]:
     )
     st.caption(estimate_text(config))
     with st.popover(_("Copy link"), icon=":material/link:", width="stretch"):
-        st.code(settings_link(), language=None, wrap_lines=True)
-        st.caption(
-            _(
-                "This link opens the Train page with these settings (copy it with the button at the right). "
-                "For a lesson, add `&hide=lr,optimizer` (any setting names) to hide those controls."
-            )
-        )
+        link_ui()
     start = (pressed or st.session_state.pop("start_requested", False)) and not busy
     return config, name if start else None
 

@@ -208,6 +208,15 @@ def test_a_lesson_link_hides_the_named_controls(app):
     assert app.session_state["training_job"].work.config.optimizer == "sgd"  # hidden, yet taken from the link
 
 
+def test_copy_link_builds_a_lesson_link_that_hides_the_chosen_controls(app):
+    """A link with no settings yet gets its ``?``: the hint to append ``&hide=...`` by hand broke such links."""
+    open_page(app, "train")
+    app.multiselect(key="link_hide").select("lr").select("optimizer").run()
+    assert app.code[0].value == "/train?hide=lr,optimizer"
+    app.slider(key="layers").set_value(3).run()
+    assert app.code[0].value == "/train?layers=3&hide=lr,optimizer"
+
+
 def test_an_unsure_answer_says_so_next_to_the_prediction(app, monkeypatch):
     import model.net.inference
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
@@ -178,11 +179,28 @@ def settings_to_url(config: TrainingConfig, hidden: set[str]) -> None:
         st.query_params["hide"] = ",".join(sorted(hidden))
 
 
-def settings_link() -> str:
-    """The Train page's address with these settings (and the current lesson's hidden controls)."""
+def settings_link(hide: Sequence[str] = ()) -> str:
+    """The Train page's address with these settings, and ``hide``'s controls hidden for whoever opens it."""
     base = st.context.url.split("?", 1)[0] if st.context.url else "/train"
-    query = "&".join(f"{key}={value}" for key, value in st.query_params.items())
+    params = {key: value for key, value in st.query_params.items() if key != "hide"}
+    if hide:
+        params["hide"] = ",".join(hide)
+    query = "&".join(f"{key}={value}" for key, value in params.items())
     return f"{base}?{query}" if query else base
+
+
+def link_ui() -> None:
+    """Copy link: the settings as a link, and a lesson's controls to hide chosen from a list (no hand-edited URL)."""
+    labels = {setting.param: _(setting.label) for setting in SETTINGS}
+    hide = st.multiselect(
+        _("Hide these controls from whoever opens the link"),
+        list(labels),
+        default=sorted(hidden_settings() & labels.keys()),
+        format_func=labels.__getitem__,
+        key="link_hide",
+    )
+    st.code(settings_link(hide), language=None, wrap_lines=True)
+    st.caption(_("This link opens the Train page with these settings (copy it with the button at the right)."))
 
 
 def model_picker_ui(store: ModelStore) -> tuple[ModelInfo, DenseNetwork | keras.Model]:
