@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from model.net.events import Layer
-from ui.language import _
+from ui.language import _, percent
 from utils.i18n import N_
 
 # Axis and legend titles and the names in the data are in the reader's language, so each chart is made
@@ -209,16 +209,18 @@ UNIT_SHARE_TITLES = {"dead": N_("Share of dead units"), "saturated": N_("Share o
 def unit_share_bars(shares: pd.DataFrame, what: str) -> alt.Chart:
     """Share of hidden units that pass (almost) no gradient back, per layer; ``what``: "dead" or "saturated"."""
     title = _(UNIT_SHARE_TITLES[what])
-    return (
-        alt.Chart(_with_layer_labels(shares))
+    data = _with_layer_labels(shares).assign(said=[percent(float(share), 1) for share in shares["share"]])
+    bars = (
+        alt.Chart(data)
         .mark_bar()
         .encode(
             x=alt.X("share:Q", title=title, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
             y=alt.Y("layer:N", title=None, sort=None),
-            tooltip=[alt.Tooltip("layer:N", title=_("Layer")), alt.Tooltip("share:Q", title=title, format=".1%")],
+            tooltip=[alt.Tooltip("layer:N", title=_("Layer")), alt.Tooltip("said:N", title=title)],
         )
-        .properties(height=max(80, 30 * len(shares)))
     )
+    values = bars.mark_text(align="left", dx=4).encode(alt.Text("said:N"))  # "0.0%" where no bar can show it
+    return (bars + values).properties(height=max(80, 30 * len(shares)))
 
 
 def projection_scatter(points: np.ndarray, labels: np.ndarray) -> alt.Chart:
