@@ -12,6 +12,7 @@ from ui.charts import (
     gradient_norm_lines,
     training_curves,
     unit_share_bars,
+    unit_share_height,
     update_ratio_lines,
 )
 from ui.classroom import class_limits, class_owner, limits_ui, start_class_run
@@ -97,7 +98,8 @@ def gradient_flow_view(snapshot: ProgressSnapshot, config: TrainingConfig) -> No
     st.altair_chart(gradient_norm_lines(curve), width="stretch")
     st.altair_chart(update_ratio_lines(curve), width="stretch")
     what = "dead" if config.activation == "relu" else "saturated"
-    st.altair_chart(unit_share_bars(snapshot.unit_shares(), what), width="stretch")
+    shares = snapshot.unit_shares()
+    st.altair_chart(unit_share_bars(shares, what), width="stretch", height=unit_share_height(len(shares)))
     if what == "dead":
         st.caption(
             _(

@@ -206,6 +206,11 @@ def update_ratio_lines(curve: pd.DataFrame) -> alt.Chart:
 UNIT_SHARE_TITLES = {"dead": N_("Share of dead units"), "saturated": N_("Share of saturated units")}
 
 
+def unit_share_height(layers: int) -> int:
+    """Pixels for the unit-share bars: a readable row per layer (Streamlit squeezed the spec's own height)."""
+    return 60 + 36 * max(1, layers)
+
+
 def unit_share_bars(shares: pd.DataFrame, what: str) -> alt.Chart:
     """Share of hidden units that pass (almost) no gradient back, per layer; ``what``: "dead" or "saturated"."""
     title = _(UNIT_SHARE_TITLES[what])
@@ -220,7 +225,7 @@ def unit_share_bars(shares: pd.DataFrame, what: str) -> alt.Chart:
         )
     )
     values = bars.mark_text(align="left", dx=4).encode(alt.Text("said:N"))  # "0.0%" where no bar can show it
-    return (bars + values).properties(height=max(80, 30 * len(shares)))
+    return bars + values
 
 
 def projection_scatter(points: np.ndarray, labels: np.ndarray) -> alt.Chart:
